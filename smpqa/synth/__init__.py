@@ -1,0 +1,17 @@
+"""Simulated scalp-micropigmentation photos with exact ground truth.
+
+No public data set of SMP photos exists, so smpqa's tests, benchmarks and
+demo stand on this simulator. A :class:`Scene` holds every parameter in
+physical units; :func:`render` turns it into a photo plus truth;
+:func:`preset` names good work and each failure mode.
+"""
+
+from .files import truth_paths, write
+from .presets import PRESETS, preset, preset_names
+from .render import DOT_KINDS, SynthPhoto, pigment_cast_delta_e, render
+from .scene import Clutter, Hairline, Scene
+
+__all__ = [
+    "Scene", "Hairline", "Clutter", "render", "SynthPhoto", "DOT_KINDS", "PRESETS", "preset",
+    "preset_names", "write", "truth_paths", "pigment_cast_delta_e",
+]

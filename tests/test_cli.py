@@ -1,0 +1,58 @@
+"""The command line: exit codes, files written, messages."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from smpqa.cli import main
+from smpqa.io import load_image, read_px_per_mm
+
+
+def test_synth_list_names_every_preset(capsys):
+    from smpqa.synth import preset_names
+
+    assert main(["synth", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in preset_names():
+        assert name in out
+
+
+def test_synth_writes_photo_truth_and_scale(tmp_path):
+    out = tmp_path / "p.png"
+    assert main(["synth", "faded", "--seed", "3", "--out", str(out), "--px-per-mm", "15"]) == 0
+    img = load_image(out)
+    assert img.shape == (900, 1200, 3)
+    assert read_px_per_mm(out) == 15.0
+    truth = json.loads((tmp_path / "p.truth.json").read_text())
+    assert truth["scene"]["seed"] == 3 and truth["scene"]["opacity"] == 0.3
+    assert (tmp_path / "p.truth.csv").read_text().startswith("x,y,diameter_px,kind,opacity")
+
+
+def test_synth_is_reproducible(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    main(["synth", "patchy", "--seed", "5", "--out", str(a)])
+    main(["synth", "patchy", "--seed", "5", "--out", str(b)])
+    assert np.array_equal(load_image(a), load_image(b))
+
+
+def test_bad_usage_exits_2_with_one_line(tmp_path, capsys):
+    assert main(["synth", "nope", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown preset 'nope'" in err[0]
+    assert main(["synth", "good_light"]) == 2
+    assert main(["synth", "good_light", "--out", str(tmp_path / "x.jpg")]) == 2
+
+
+def test_demo_writes_into_the_folder(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "d")]) == 0
+    assert (tmp_path / "d" / "good_light.png").exists()
+    assert (tmp_path / "d" / "botched.truth.json").exists()
+    assert str(tmp_path / "d") in capsys.readouterr().out
+
+
+def test_console_entry_point_runs():
+    r = subprocess.run([sys.executable, "-m", "smpqa", "--version"], capture_output=True,
+                       text=True, check=True)
+    assert r.stdout.startswith("smpqa ")
