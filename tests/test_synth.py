@@ -148,8 +148,8 @@ def _dot_and_skin_lab(photo):
     y = np.round(photo.dots["y"]).astype(int).clip(0, img.shape[0] - 1)
     core = np.median(SRGB8_TO_LINEAR[img[y, x]], axis=0)
     mask = np.ones(img.shape[:2], bool)
-    r = int(photo.dots["diameter_px"].max() * 2) + 2
-    for xi, yi in zip(x, y):
+    for xi, yi, di in zip(x, y, photo.dots["diameter_px"]):
+        r = int(1.5 * di) + 3
         mask[max(yi - r, 0):yi + r, max(xi - r, 0):xi + r] = False
     skin = np.median(SRGB8_TO_LINEAR[img[mask]], axis=0)
     return linear_to_lab(core), linear_to_lab(skin)

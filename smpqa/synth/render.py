@@ -400,7 +400,7 @@ def _truth(scene: Scene, lay: _Layout, dots: dict, hairs: np.ndarray) -> dict:
     truth = {
         "n_dots": n,
         "dot_counts": kinds,
-        "median_diameter_mm": med,
+        "median_diameter_mm": med if n else None,
         "robust_cv_diameter": float(1.4826 * np.median(np.abs(d_mm - med)) / med) if n else None,
         "oversized_share": float(np.mean(d_mm > 2 * med)) if n else None,
         "density_per_cm2": float(inner.sum() / area_cm2) if area_cm2 > 0 else None,

@@ -141,7 +141,7 @@ class Scene:
     dot_diameter_mm: float = 0.30
     dot_diameter_spread: float = 0.10
     density_per_cm2: float = 90.0
-    jitter: float = 0.30
+    jitter: float = 0.22
     skin_lab: tuple[float, float, float] = (72.0, 12.0, 16.0)
     pigment_lab: tuple[float, float, float] = (30.0, 0.0, 0.0)
     opacity: float = 0.80
