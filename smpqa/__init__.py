@@ -1,5 +1,6 @@
 """smpqa: quality audit of scalp micropigmentation (SMP) work from photographs."""
 
+from .detect import DetectParams, DotTable, detect_dots
 from .errors import (
     CalibrationError,
     ImageError,
@@ -15,6 +16,9 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "load_image",
+    "detect_dots",
+    "DetectParams",
+    "DotTable",
     "SmpqaError",
     "ImageError",
     "CalibrationError",

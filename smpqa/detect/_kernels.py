@@ -1,0 +1,416 @@
+"""Numba kernels of the dot detector. Arrays in, arrays out; no knowledge of tables or files.
+
+Conventions: images are (H, W) or (H, W, 3) arrays indexed [row, column];
+positions are (x = column, y = row) with pixel centres at integers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "luminance", "block_percentile", "contrast", "peaks", "saddle_same", "suppress_weaker",
+    "ray_radius", "measure", "halo_ratio", "solve_radius",
+]
+
+_WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
+
+
+@njit(cache=True, parallel=True)
+def luminance(rgb, lut):
+    """Linear luminance (H, W) float32 of an sRGB uint8 image through a 256-entry table."""
+    H, W = rgb.shape[0], rgb.shape[1]
+    out = np.empty((H, W), np.float32)
+    for y in prange(H):
+        for x in range(W):
+            out[y, x] = (_WR * lut[rgb[y, x, 0]] + _WG * lut[rgb[y, x, 1]]
+                         + _WB * lut[rgb[y, x, 2]])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def block_percentile(g, block, q):
+    """The q-quantile (0-1) of each block x block tile of ``g`` (every other pixel sampled)."""
+    H, W = g.shape
+    nby = (H + block - 1) // block
+    nbx = (W + block - 1) // block
+    out = np.empty((nby, nbx), np.float32)
+    step = 2 if block >= 8 else 1
+    for by in prange(nby):
+        buf = np.empty(((block + 1) // step + 1) ** 2, np.float32)
+        for bx in range(nbx):
+            n = 0
+            for y in range(by * block, min((by + 1) * block, H), step):
+                for x in range(bx * block, min((bx + 1) * block, W), step):
+                    buf[n] = g[y, x]
+                    n += 1
+            v = np.sort(buf[:n])
+            out[by, bx] = v[min(int(q * n), n - 1)]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def contrast(g, bg, block):
+    """Relative darkening ``1 - g / background``; the block grid is interpolated bilinearly."""
+    H, W = g.shape
+    nby, nbx = bg.shape
+    out = np.empty((H, W), np.float32)
+    for y in prange(H):
+        fy = (y + 0.5) / block - 0.5
+        y0 = min(max(int(math.floor(fy)), 0), nby - 1)
+        y1 = min(y0 + 1, nby - 1)
+        wy = min(max(fy - y0, 0.0), 1.0)
+        for x in range(W):
+            fx = (x + 0.5) / block - 0.5
+            x0 = min(max(int(math.floor(fx)), 0), nbx - 1)
+            x1 = min(x0 + 1, nbx - 1)
+            wx = min(max(fx - x0, 0.0), 1.0)
+            b = ((1 - wy) * ((1 - wx) * bg[y0, x0] + wx * bg[y0, x1])
+                 + wy * ((1 - wx) * bg[y1, x0] + wx * bg[y1, x1]))
+            out[y, x] = 1.0 - g[y, x] / b if b > 0 else 0.0
+    return out
+
+
+@njit(cache=True)
+def peaks(cs, dil, thresh):
+    """Pixels where ``cs`` equals its dilation ``dil`` (a local maximum) and is >= thresh."""
+    H, W = cs.shape
+    n = 0
+    for y in range(H):
+        for x in range(W):
+            if cs[y, x] >= thresh and cs[y, x] >= dil[y, x]:
+                n += 1
+    xs = np.empty(n, np.int32)
+    ys = np.empty(n, np.int32)
+    k = 0
+    for y in range(H):
+        for x in range(W):
+            if cs[y, x] >= thresh and cs[y, x] >= dil[y, x]:
+                xs[k] = x
+                ys[k] = y
+                k += 1
+    return xs, ys
+
+
+@njit(cache=True)
+def saddle_same(cs, xs, ys, pi, pj, frac):
+    """For each seed pair, True when ``cs`` stays >= frac x the weaker peak along the segment."""
+    out = np.zeros(pi.size, np.bool_)
+    for k in range(pi.size):
+        i, j = pi[k], pj[k]
+        xa, ya, xb, yb = xs[i], ys[i], xs[j], ys[j]
+        lim = frac * min(cs[ya, xa], cs[yb, xb])
+        n = int(max(abs(xb - xa), abs(yb - ya))) + 1
+        ok = True
+        for s in range(1, n):
+            t = s / n
+            x = int(round(xa + t * (xb - xa)))
+            y = int(round(ya + t * (yb - ya)))
+            if cs[y, x] < lim:
+                ok = False
+                break
+        out[k] = ok
+    return out
+
+
+@njit(cache=True)
+def suppress_weaker(n, pi, pj, same, strength):
+    """Drop each seed that shares its dot (``same``) with a stronger neighbour.
+
+    Not transitive on purpose: a chain of plateau seeds must not join two
+    separate dots. Ties go to the lower index.
+    """
+    keep = np.ones(n, np.bool_)
+    for k in range(pi.size):
+        if not same[k]:
+            continue
+        a, b = pi[k], pj[k]
+        if strength[a] > strength[b] or (strength[a] == strength[b] and a < b):
+            keep[b] = False
+        else:
+            keep[a] = False
+    return keep
+
+
+@njit(cache=True, parallel=True)
+def ray_radius(cs, xs, ys, rmax):
+    """Median over 8 rays of the distance at which ``cs`` falls to half its value at the seed."""
+    H, W = cs.shape
+    out = np.empty(xs.size, np.float32)
+    dxs = np.array([1, 1, 0, -1, -1, -1, 0, 1])
+    dys = np.array([0, 1, 1, 1, 0, -1, -1, -1])
+    for i in prange(xs.size):
+        x0, y0 = xs[i], ys[i]
+        half = 0.5 * cs[y0, x0]
+        rad = np.empty(8, np.float32)
+        for k in range(8):
+            step = math.sqrt(dxs[k] * dxs[k] + dys[k] * dys[k])
+            prev = cs[y0, x0]
+            r = rmax
+            for s in range(1, int(rmax / step) + 2):
+                x, y = x0 + s * dxs[k], y0 + s * dys[k]
+                if x < 0 or y < 0 or x >= W or y >= H:
+                    r = (s - 1) * step
+                    break
+                v = cs[y, x]
+                if v < half:
+                    r = (s - 1 + (prev - half) / max(prev - v, 1e-9)) * step
+                    break
+                prev = v
+            rad[k] = r
+        out[i] = np.median(rad)
+    return out
+
+
+@njit(cache=True)
+def _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+    """Is pixel (x, y) at least as close to seed i as to each of its neighbour seeds?"""
+    dx = x - xs[i]
+    dy = y - ys[i]
+    d0 = dx * dx + dy * dy
+    for k in range(nb_ptr[i], nb_ptr[i + 1]):
+        j = nb_idx[k]
+        ex = x - xs[j]
+        ey = y - ys[j]
+        if ex * ex + ey * ey < d0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _observed(rgb, lut, line, S, y, x):
+    """Linear RGB at (y, x); on a line pixel (a hair), the skin dimmed by the dot-scale darkening.
+
+    ``line`` holds NaN off lines and the darkening left after an opening that
+    wipes out thin lines on them; a (1, 1) array means no line map.
+    """
+    if line.shape[0] > 1:
+        v = line[y, x]
+        if v == v:
+            return S[0] * (1 - v), S[1] * (1 - v), S[2] * (1 - v)
+    return lut[rgb[y, x, 0]], lut[rgb[y, x, 1]], lut[rgb[y, x, 2]]
+
+
+@njit(cache=True)
+def _mask_moments(rgb, lut, line, S, xs, ys, i, nb_ptr, nb_idx, cx, cy, R, level):
+    """Central second moments of the pixels owned by seed i darkened by >= level."""
+    H, W = rgb.shape[0], rgb.shape[1]
+    n = 0
+    sx = 0.0
+    sy = 0.0
+    sxx = 0.0
+    syy = 0.0
+    sxy = 0.0
+    ix0, iy0 = int(round(cx)), int(round(cy))
+    e = int(R) + 1
+    for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
+        for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
+            dx = x - cx
+            dy = y - cy
+            if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+                continue
+            o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+            D = _WR * (S[0] - o0) + _WG * (S[1] - o1) + _WB * (S[2] - o2)
+            if D < level:
+                continue
+            n += 1
+            sx += dx
+            sy += dy
+            sxx += dx * dx
+            syy += dy * dy
+            sxy += dx * dy
+    if n == 0:
+        return np.nan, np.nan, np.nan
+    ux = sx / n
+    uy = sy / n
+    # + 1/12: each pixel is a unit square, not a point.
+    return sxx / n - ux * ux + 1 / 12, syy / n - uy * uy + 1 / 12, sxy / n - ux * uy
+
+
+@njit(cache=True, parallel=True)
+def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, margin):
+    """Per-seed photometry and shape by integrating the darkening against the local skin.
+
+    For each seed, the local skin colour is the per-channel median of an annulus
+    just outside the dot (pixels of other dots excluded). The darkening
+    (skin - observed, linear light) is integrated over a disc of radius
+    ``r_half + margin`` among the pixels nearer to this seed than to any
+    neighbour; the centre is re-found twice from that integral's centroid.
+
+    Returns
+    -------
+    out : (N, 17) float64
+        x, y, I_lum, P_lum (darkening smoothed by a Gaussian of ``sigma_p`` at the
+        centre), Mxx, Myy, Mxy (central second moments / I), I_r, I_g, I_b,
+        S_r, S_g, S_b, P2_lum (as P_lum with a Gaussian of 2 x ``sigma_p``), and
+        the second moments mxx, myy, mxy of the half-peak mask (pixels darkened
+        by at least P_lum / 2).
+    npix : (N,) int64
+        Pixels integrated.
+    """
+    H, W = cs.shape
+    n = xs.size
+    out = np.full((n, 17), np.nan)
+    npix = np.zeros(n, np.int64)
+    for i in prange(n):
+        rh = r_half[i]
+        R = rh + margin
+        Rs0 = max(R, 2.0 * rh + 2.0)
+        Rs1 = Rs0 + 3.0
+        xi, yi = xs[i], ys[i]
+        # Local skin: median of the annulus [Rs0, Rs1], other dots' pixels left out.
+        ext = int(Rs1) + 1
+        buf = np.empty((3, (2 * ext + 1) ** 2), np.float32)
+        m = 0
+        for y in range(max(yi - ext, 0), min(yi + ext + 1, H)):
+            for x in range(max(xi - ext, 0), min(xi + ext + 1, W)):
+                d2 = (x - xi) ** 2 + (y - yi) ** 2
+                if d2 < Rs0 * Rs0 or d2 > Rs1 * Rs1 or (
+                        cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx)):
+                    continue
+                if line.shape[0] > 1 and line[y, x] == line[y, x]:
+                    continue
+                for c in range(3):
+                    buf[c, m] = lut[rgb[y, x, c]]
+                m += 1
+        if m < 6:
+            continue
+        S = np.empty(3)
+        for c in range(3):
+            S[c] = np.median(buf[c, :m])
+        Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
+        cx, cy = float(xi), float(yi)
+        for _it in range(3):
+            tot = 0.0
+            mx = 0.0
+            my = 0.0
+            mxx = 0.0
+            myy = 0.0
+            mxy = 0.0
+            P = 0.0
+            wsum = 0.0
+            P2 = 0.0
+            wsum2 = 0.0
+            Ic = np.zeros(3)
+            cnt = 0
+            ix0, iy0 = int(round(cx)), int(round(cy))
+            e = int(R) + 1
+            for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
+                for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
+                    dx = x - cx
+                    dy = y - cy
+                    if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+                        continue
+                    o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+                    D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
+                    tot += D
+                    mx += D * dx
+                    my += D * dy
+                    mxx += D * dx * dx
+                    myy += D * dy * dy
+                    mxy += D * dx * dy
+                    Ic[0] += S[0] - o0
+                    Ic[1] += S[1] - o1
+                    Ic[2] += S[2] - o2
+                    w = math.exp(-0.5 * (dx * dx + dy * dy) / (sigma_p * sigma_p))
+                    P += w * D
+                    wsum += w
+                    w2 = math.exp(-0.125 * (dx * dx + dy * dy) / (sigma_p * sigma_p))
+                    P2 += w2 * D
+                    wsum2 += w2
+                    cnt += 1
+            if tot <= 0:
+                break
+            if _it < 2:
+                cx += mx / tot
+                cy += my / tot
+                continue
+            ux = mx / tot
+            uy = my / tot
+            out[i, 0] = cx + ux
+            out[i, 1] = cy + uy
+            out[i, 2] = tot
+            out[i, 3] = P / wsum
+            out[i, 4] = mxx / tot - ux * ux
+            out[i, 5] = myy / tot - uy * uy
+            out[i, 6] = mxy / tot - ux * uy
+            out[i, 7] = Ic[0]
+            out[i, 8] = Ic[1]
+            out[i, 9] = Ic[2]
+            out[i, 10] = S[0]
+            out[i, 11] = S[1]
+            out[i, 12] = S[2]
+            out[i, 13] = P2 / wsum2
+            out[i, 14], out[i, 15], out[i, 16] = _mask_moments(
+                rgb, lut, line, S, xs, ys, i, nb_ptr, nb_idx, cx + ux, cy + uy, R, 0.5 * P / wsum)
+            npix[i] = cnt
+    return out, npix
+
+
+@njit(cache=True, parallel=True)
+def halo_ratio(g, line, cs, t_low, xs, ys, r, skin, seed, own_x, own_y, nb_ptr, nb_idx):
+    """Mean darkening in the annulus [r + 1, 2r + 1] over that inside r / 2 (linear light).
+
+    ``xs``/``ys``/``r``/``skin`` describe each dot (refined centre, radius, skin
+    luminance); ``seed`` is its index among the seeds ``own_x``/``own_y`` whose
+    neighbour lists decide ownership. Pixels of other dots (``cs >= t_low`` and
+    nearer another seed) are left out of the annulus.
+    """
+    H, W = g.shape
+    out = np.full(xs.size, np.nan)
+    for i in prange(xs.size):
+        ri = r[i]
+        e = int(2 * ri + 2)
+        ix, iy = int(round(xs[i])), int(round(ys[i]))
+        core = 0.0
+        nc = 0
+        ring = 0.0
+        nr = 0
+        for y in range(max(iy - e, 0), min(iy + e + 1, H)):
+            for x in range(max(ix - e, 0), min(ix + e + 1, W)):
+                d = math.sqrt((x - xs[i]) ** 2 + (y - ys[i]) ** 2)
+                D = skin[i] - g[y, x]
+                if d <= max(ri / 2, 0.75):
+                    core += D
+                    nc += 1
+                elif ri + 1 <= d <= 2 * ri + 1:
+                    if cs[y, x] >= t_low and not _owned(x, y, seed[i], own_x, own_y, nb_ptr,
+                                                          nb_idx):
+                        continue
+                    if line.shape[0] > 1 and line[y, x] == line[y, x]:
+                        continue
+                    ring += D
+                    nr += 1
+        if nc > 0 and nr > 0 and core > 0:
+            out[i] = (ring / nr) / (core / nc)
+    return out
+
+
+@njit(cache=True)
+def solve_radius(req2, s2):
+    """Disc radius r from r_eq² = r² / (1 - exp(-r² / (2 s²))), the blur variance s² known.
+
+    r_eq² is I / (pi P): the darkening integral over the blurred peak. The
+    right side grows monotonically from 2 s² (a point) to r² (no blur), so a
+    bisection in r² finds the unique root; r_eq² <= 2 s² gives 0 (unresolved).
+    """
+    out = np.empty(req2.size)
+    for i in range(req2.size):
+        q = req2[i]
+        s = s2[i] if s2.size > 1 else s2[0]
+        if not (q > 2 * s):
+            out[i] = 0.0
+            continue
+        lo, hi = 0.0, q
+        for _ in range(60):
+            u = 0.5 * (lo + hi)
+            val = u / (1.0 - math.exp(-u / (2 * s))) if u > 0 else 2 * s
+            if val < q:
+                lo = u
+            else:
+                hi = u
+        out[i] = math.sqrt(0.5 * (lo + hi))
+    return out

@@ -1,0 +1,272 @@
+"""detect_dots: the thin orchestration over the detector's kernels."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..color import SRGB8_TO_LINEAR, linear_to_lab
+from ..errors import CalibrationError
+from ..io import load_image
+from . import _kernels as K
+from .params import DetectParams
+from .table import DotTable
+
+__all__ = ["detect_dots"]
+
+_SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
+_SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
+_LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
+_NO_LINES = np.full((1, 1), np.nan, np.float32)
+
+
+def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
+    if diameter_px is not None and diameter_mm is not None:
+        raise ValueError("give diameter_mm or diameter_px, not both")
+    if diameter_mm is not None:
+        if px_per_mm is None:
+            raise CalibrationError(
+                "diameter_mm needs the scale: pass px_per_mm=..., or give diameter_px instead")
+        lo, hi = (float(v) * px_per_mm for v in diameter_mm)
+    elif diameter_px is not None:
+        lo, hi = (float(v) for v in diameter_px)
+    elif px_per_mm is not None:
+        lo, hi = 0.15 * px_per_mm, 1.5 * px_per_mm
+    else:
+        lo, hi = 2.0, 60.0
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        raise ValueError(f"the dot diameter range must be two increasing positive numbers, "
+                         f"got {lo:g}..{hi:g} px")
+    return max(lo, 1.5), hi
+
+
+def _check_scale(px_per_mm):
+    if px_per_mm is None:
+        return None
+    try:
+        v = float(px_per_mm)
+    except (TypeError, ValueError):
+        raise CalibrationError(f"px_per_mm must be a number, got {px_per_mm!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise CalibrationError(f"px_per_mm must be a positive finite number, got {px_per_mm!r}")
+    return v
+
+
+def _contrast_maps(rgb, block, open_lines, line_level):
+    g = K.luminance(rgb, SRGB8_TO_LINEAR)
+    bg = K.block_percentile(g, block, 0.75)
+    if min(bg.shape) >= 3:  # a 3x3 median keeps clusters and glare out of the skin level
+        bg = cv2.medianBlur(bg, 3)
+    c = K.contrast(g, bg, block)
+    line = _NO_LINES
+    if open_lines:  # an opening wipes out lines narrower than 3 px (hairs), not dots
+        co = cv2.morphologyEx(c, cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+        line = np.where(c - co > line_level, co, np.float32(np.nan))
+        c = co
+    cs = cv2.GaussianBlur(c, (0, 0), _SIGMA_P)
+    return g, cs, line
+
+
+def _noise(cs):
+    """Pixel-scale noise of the smoothed darkening, from differences of pixels 4 apart.
+
+    Differences cancel the skin's slow variations, which a threshold for
+    dot-sized peaks need not fear; MAD keeps the dots themselves out.
+    """
+    d = (cs[::3, 4::3] - cs[::3, :-4:3]).ravel()
+    return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2) + 1e-6
+
+
+def _seeds(cs, thresh, d_lo, saddle, d_hi):
+    k = max(1, int(0.35 * d_lo))
+    dil = cv2.dilate(cs, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * k + 1, 2 * k + 1)))
+    xs, ys = K.peaks(cs, dil, np.float32(thresh))
+    if xs.size < 2:
+        return xs, ys
+    pairs = cKDTree(np.stack([xs, ys], 1)).query_pairs(d_hi, output_type="ndarray")
+    if pairs.size:
+        pi, pj = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+        same = K.saddle_same(cs, xs, ys, pi, pj, saddle)
+        keep = K.suppress_weaker(xs.size, pi, pj, same, cs[ys, xs])
+        xs, ys = xs[keep], ys[keep]
+    return xs, ys
+
+
+def _neighbours(xs, ys, reach):
+    """CSR lists of the seeds within ``reach`` px of each seed."""
+    tree = cKDTree(np.stack([xs, ys], 1))
+    pairs = tree.query_pairs(reach, output_type="ndarray")
+    if pairs.size == 0:
+        return np.zeros(xs.size + 1, np.int64), np.zeros(0, np.int64)
+    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    order = np.argsort(a, kind="stable")
+    ptr = np.zeros(xs.size + 1, np.int64)
+    np.add.at(ptr, a + 1, 1)
+    return np.cumsum(ptr), b[order].astype(np.int64)
+
+
+def _blur_variance(req2, ratio, good):
+    """Optical blur variance that best explains how the dots' peaks fall with smoothing.
+
+    Smoothing a blurred disc by a Gaussian of variance v leaves a peak
+    D0 (1 - exp(-r² / 2(s_b² + v + 1/12))); the ratio of the peaks at two
+    smoothing scales, with r from the integral, pins s_b² down. Least squares
+    over all well-measured dots on a grid of s_b².
+    """
+    if good.sum() < 5:
+        return 0.5
+    q, obs = req2[good], ratio[good]
+    grid = np.linspace(0.0, 6.0, 121)
+    cost = np.empty(grid.size)
+    for k, sb2 in enumerate(grid):
+        s1 = sb2 + _SIGMA_P**2 + _SIGMA_AA2
+        s2 = sb2 + 4 * _SIGMA_P**2 + _SIGMA_AA2
+        r2 = K.solve_radius(q, np.array([s1])) ** 2
+        pred = -np.expm1(-r2 / (2 * s2)) / np.maximum(-np.expm1(-r2 / (2 * s1)), 1e-9)
+        cost[k] = np.median(np.abs(pred - obs))
+    return float(grid[np.argmin(cost)])
+
+
+def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
+                sensitivity=1.0, params: DetectParams | None = None) -> DotTable:
+    """Find every pigment dot in an SMP photo and measure it.
+
+    Parameters
+    ----------
+    image : str, os.PathLike or numpy.ndarray
+        The photo (anything :func:`smpqa.load_image` accepts).
+    px_per_mm : float, optional
+        Scale at the scalp; when given, ``diameter_mm`` is filled and the
+        expected dot sizes default to 0.15-1.5 mm.
+    diameter_mm, diameter_px : (float, float), optional
+        Expected range of dot diameters (give one of them). Without either,
+        0.15-1.5 mm when the scale is known, else 2-60 px.
+    sensitivity : float
+        Multiplies the detection threshold's inverse: 2 finds fainter dots
+        (and more false ones), 0.5 only clear ones.
+    params : DetectParams, optional
+        Advanced settings.
+
+    Returns
+    -------
+    DotTable
+        One row per dot (see docs/contracts.md); an empty table when none.
+
+    Raises
+    ------
+    ImageError
+        The image cannot be read.
+    CalibrationError
+        ``px_per_mm`` is not a positive number.
+
+    Notes
+    -----
+    Luminance is taken in linear light and divided by a robust local skin
+    level, so the threshold is a relative darkening, unaffected by uneven
+    light. Seeds are local maxima of the lightly smoothed darkening; seeds
+    joined by no saddle are one dot. Each dot's darkening (skin - observed) is
+    integrated over its neighbourhood: the integral is unchanged by blur and
+    JPEG, so the diameter follows from the integral over the peak, corrected
+    for the optical blur that the dots' second moments reveal. See
+    docs/detection.md.
+
+    Examples
+    --------
+    >>> from smpqa import synth, detect_dots
+    >>> photo = synth.render(synth.preset("good_light", width_px=300, height_px=200))
+    >>> dots = detect_dots(photo.image, px_per_mm=photo.scene.px_per_mm)
+    >>> abs(len(dots) - len(photo.dots["x"])) < 10
+    True
+    """
+    p = params or DetectParams()
+    px_per_mm = _check_scale(px_per_mm)
+    if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity)
+            and sensitivity > 0):
+        raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
+    rgb = load_image(image)
+    d_lo, d_hi = _diameter_range_px(px_per_mm, diameter_mm, diameter_px)
+    meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity}
+    block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
+    g, cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
+    noise = _noise(cs)
+    thresh = max(p.min_contrast, p.min_snr * noise) / sensitivity
+    meta.update(noise=noise, threshold=thresh)
+    xs, ys = _seeds(cs, thresh, d_lo, p.saddle, d_hi)
+    if xs.size == 0:
+        return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
+    return _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm,
+                    meta)
+
+
+def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
+    r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
+    nb_ptr, nb_idx = _neighbours(xs, ys, 2 * d_hi + 8)
+    t_low = np.float32(0.5 * thresh)
+    margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
+    m, npix = K.measure(rgb, SRGB8_TO_LINEAR, line, cs, xs, ys, r_half.astype(np.float64), nb_ptr,
+                        nb_idx, t_low, _SIGMA_P, margin)
+    ok = np.isfinite(m[:, 0]) & (m[:, 2] > 0) & (m[:, 3] > 0) & np.isfinite(m[:, 14])
+    req2 = np.where(ok, m[:, 2] / (math.pi * np.maximum(m[:, 3], 1e-12)), 0.0)
+    snr = m[:, 2] / (noise * np.maximum(m[:, 10:13].mean(1), 1e-6)
+                     * np.sqrt(np.maximum(npix, 1)))
+    sb2 = (p.blur_px**2 if p.blur_px is not None
+           else _blur_variance(req2, m[:, 13] / np.maximum(m[:, 3], 1e-12), ok & (snr > 10)))
+    r = K.solve_radius(req2, np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2]))
+    # Shape from the half-peak mask: far steadier than intensity-weighted moments.
+    lam_sum = m[:, 14] + m[:, 15]
+    lam_dif = np.sqrt(np.maximum((m[:, 14] - m[:, 15]) ** 2 + 4 * m[:, 16] ** 2, 0))
+    lam1, lam2 = (lam_sum + lam_dif) / 2, np.maximum((lam_sum - lam_dif) / 2, 1e-6)
+    elong = np.sqrt(lam1 / lam2)
+    # Core colour: skin minus the mean darkening over the disc (the integral is blur-proof).
+    area = np.pi * np.maximum(r, 0.5) ** 2
+    skin = m[:, 10:13]
+    core_contrast = m[:, 2] / area / np.maximum(skin @ _LUM, 1e-6)
+    ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi) & (elong <= p.max_elongation)
+    ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
+    core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
+    # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
+    merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0)
+    rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
+    skin_lum = skin[src] @ _LUM
+    rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
+                                      rows["diameter_px"] / 2, skin_lum, src, xs, ys, nb_ptr,
+                                      nb_idx)
+    if px_per_mm:
+        rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
+    meta["blur_px"] = math.sqrt(sb2)
+    return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
+
+
+def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
+    """Table columns and each row's seed index; merged dots are split along their major axis."""
+    idx = np.flatnonzero(ok)
+    single = idx[~merged[idx]]
+    twin = idx[merged[idx]]
+    # Major-axis direction and half-separation of a twin: lam1 - lam2 = (s / 2)².
+    theta = 0.5 * np.arctan2(2 * m[twin, 16], m[twin, 14] - m[twin, 15])
+    h = np.sqrt(np.maximum(lam1[twin] - lam2[twin], 0))
+    r_twin = 2 * np.sqrt(lam2[twin])
+    src = np.concatenate([single, twin, twin])
+    x = np.concatenate([m[single, 0], m[twin, 0] + h * np.cos(theta),
+                        m[twin, 0] - h * np.cos(theta)])
+    y = np.concatenate([m[single, 1], m[twin, 1] + h * np.sin(theta),
+                        m[twin, 1] - h * np.sin(theta)])
+    rad = np.concatenate([r[single], r_twin, r_twin])
+    skin_lab = linear_to_lab(skin[src])
+    core_lab = linear_to_lab(core[src])
+    dl = skin_lab[:, 0] - core_lab[:, 0]
+    rows = {
+        "x": x, "y": y, "diameter_px": 2 * rad, "diameter_mm": np.full(src.size, np.nan),
+        "area_px": np.pi * rad**2, "delta_L": dl, "depth": dl / np.maximum(skin_lab[:, 0], 1e-6),
+        "core_L": core_lab[:, 0], "core_a": core_lab[:, 1], "core_b": core_lab[:, 2],
+        "skin_L": skin_lab[:, 0], "skin_a": skin_lab[:, 1], "skin_b": skin_lab[:, 2],
+        "elongation": np.concatenate([elong[single], np.ones(2 * twin.size)]),
+        "merged": np.concatenate([np.zeros(single.size, bool), np.ones(2 * twin.size, bool)]),
+        "snr": snr[src],
+    }
+    return rows, src

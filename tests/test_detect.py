@@ -1,0 +1,199 @@
+"""detect_dots against the simulator's truth, bad input, and kernel parity."""
+
+import numpy as np
+import pytest
+
+from smpqa import CalibrationError, ImageError, synth
+from smpqa.color import SRGB8_TO_LINEAR
+from smpqa.detect import COLUMNS, DetectParams, DotTable, detect_dots
+from smpqa.detect import _kernels as K
+from smpqa.match import match_dots
+
+
+def _run(name, **kw):
+    photo = synth.render(synth.preset(name, width_px=800, height_px=600, seed=1, **kw))
+    ppm = photo.scene.px_per_mm
+    dots = detect_dots(photo.image, px_per_mm=ppm)
+    t = photo.dots
+    score = match_dots(dots["x"], dots["y"], t["x"], t["y"], t["diameter_px"],
+                       pred_diameter_px=dots["diameter_px"], shape=photo.image.shape[:2],
+                       border_px=ppm)
+    return photo, dots, score
+
+
+@pytest.fixture(scope="module")
+def runs():
+    names = ["good_light", "good_medium", "good_dark", "good_jpeg75", "blowout", "merged",
+             "faded", "too_dark", "good_lowres", "good_stubble"]
+    return {n: _run(n) for n in names}
+
+
+@pytest.mark.parametrize("name,f1", [("good_light", 0.99), ("good_medium", 0.99),
+                                     ("good_dark", 0.99), ("good_jpeg75", 0.99),
+                                     ("blowout", 0.97), ("merged", 0.96), ("faded", 0.97),
+                                     ("too_dark", 0.98), ("good_lowres", 0.98)])
+def test_f1_against_truth(runs, name, f1):
+    assert runs[name][2].f1 >= f1
+
+
+def test_stubble_hairs_are_not_dots_yet(runs):
+    # Known gap: hairs crossing dots still cost precision; the target is F1 >= 0.95.
+    assert runs["good_stubble"][2].f1 >= 0.75
+    assert runs["good_stubble"][2].recall >= 0.95
+
+
+@pytest.mark.parametrize("name", ["good_light", "good_medium", "good_dark", "good_jpeg75",
+                                  "too_dark"])
+def test_diameter_and_position_errors(runs, name):
+    score = runs[name][2]
+    assert score.median_abs_rel_diameter_error <= 0.05
+    assert abs(np.median(score.diameter_rel_error)) <= 0.03
+    assert score.position_rmse_px <= 0.5
+
+
+@pytest.mark.xfail(strict=True, reason="3.6 px dots at 12 px/mm: diameters ~9% high; the "
+                   "target is 0.15 px")
+def test_small_dot_diameters_at_low_scale(runs):
+    assert np.median(np.abs(runs["good_lowres"][2].diameter_abs_error_px)) <= 0.15
+
+
+@pytest.mark.parametrize("name", ["good_light", "good_dark", "too_dark", "faded"])
+def test_depth_matches_the_model(runs, name):
+    photo, dots, _ = runs[name]
+    assert np.median(dots["depth"]) == pytest.approx(photo.truth["depth"], abs=0.045)
+
+
+def test_merged_twins_are_flagged_and_split(runs):
+    photo, dots, score = runs["merged"]
+    kind = photo.dots["kind"][score.pairs[:, 1]]
+    flagged = dots["merged"][score.pairs[:, 0]]
+    assert flagged[kind == "merged"].mean() >= 0.6
+    assert flagged[kind == "normal"].mean() <= 0.1
+    good = runs["good_light"][1]
+    assert good["merged"].mean() <= 0.1
+
+
+def test_halo_ratio_separates_blown_out_dots(runs):
+    photo, dots, score = runs["blowout"]
+    kind = photo.dots["kind"][score.pairs[:, 1]]
+    halo = dots["halo_ratio"][score.pairs[:, 0]]
+    assert np.nanmedian(halo[kind == "blowout"]) > 2 * np.nanmedian(halo[kind == "normal"])
+    assert np.nanpercentile(halo[kind == "normal"], 95) < 0.15
+    # A halo adds ink outside the disc, so blown-out discs read larger; crisp ones do not.
+    err = score.diameter_rel_error
+    assert np.median(np.abs(err[kind == "normal"])) <= 0.05
+
+
+def test_table_columns_and_conversions(runs, tmp_path):
+    dots = runs["good_light"][1]
+    assert list(dots) == list(COLUMNS)
+    assert np.allclose(dots["diameter_mm"], dots["diameter_px"] / 20.0)
+    assert (dots["elongation"] >= 1).all() and (dots["diameter_px"] > 0).all()
+    rec = dots.to_records()
+    assert rec.shape == (len(dots),) and rec["x"][0] == dots["x"][0]
+    df = dots.to_pandas()
+    assert list(df.columns) == list(COLUMNS) and len(df) == len(dots)
+    dots.to_csv(tmp_path / "d.csv")
+    lines = (tmp_path / "d.csv").read_text().splitlines()
+    assert lines[0].split(",") == list(COLUMNS) and len(lines) == len(dots) + 1
+    with pytest.raises(ValueError):
+        dots["x"][0] = 1.0  # read-only
+
+
+def test_no_pigment_gives_an_empty_table():
+    scene = synth.preset("good_medium", width_px=300, height_px=200, density_per_cm2=0)
+    dots = detect_dots(synth.render(scene).image, px_per_mm=20)
+    assert isinstance(dots, DotTable) and len(dots) == 0
+    assert list(dots) == list(COLUMNS)
+    assert len(DotTable.empty().to_pandas()) == 0
+    flat = np.full((50, 60, 3), 128, np.uint8)
+    assert len(detect_dots(flat)) == 0
+
+
+def test_scale_is_optional():
+    photo = synth.render(synth.preset("good_light", width_px=400, height_px=300))
+    dots = detect_dots(photo.image)
+    assert len(dots) > 0 and np.isnan(dots["diameter_mm"]).all()
+
+
+@pytest.mark.parametrize("kw,err,msg", [
+    (dict(px_per_mm=-1), CalibrationError, "positive"),
+    (dict(px_per_mm="abc"), CalibrationError, "number"),
+    (dict(diameter_mm=(0.5, 0.1), px_per_mm=20), ValueError, "increasing"),
+    (dict(diameter_mm=(0.1, 0.5)), CalibrationError, "px_per_mm"),
+    (dict(diameter_mm=(0.1, 1), diameter_px=(2, 5)), ValueError, "not both"),
+    (dict(sensitivity=0), ValueError, "sensitivity"),
+])
+def test_bad_arguments(kw, err, msg):
+    with pytest.raises(err, match=msg):
+        detect_dots(np.zeros((20, 20, 3), np.uint8), **kw)
+
+
+def test_bad_files(tmp_path):
+    with pytest.raises(ImageError, match="nope.png"):
+        detect_dots(tmp_path / "nope.png")
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    with pytest.raises(ImageError, match="bad.png"):
+        detect_dots(bad)
+    with pytest.raises(ValueError, match="saddle"):
+        DetectParams(saddle=1.5)
+
+
+# --- kernels against their Python versions -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small():
+    photo = synth.render(synth.preset("merged", width_px=96, height_px=72, seed=3))
+    return photo.image
+
+
+def test_kernel_parity(small):
+    lut = SRGB8_TO_LINEAR
+    g = K.luminance(small, lut)
+    assert np.allclose(g, K.luminance.py_func(small, lut))
+    bg = K.block_percentile(g, 16, 0.75)
+    assert np.allclose(bg, K.block_percentile.py_func(g, 16, 0.75))
+    c = K.contrast(g, bg, 16)
+    assert np.allclose(c, K.contrast.py_func(g, bg, 16), atol=1e-6)
+    import cv2
+
+    cs = cv2.GaussianBlur(c, (0, 0), 1.0)
+    dil = cv2.dilate(cs, np.ones((3, 3), np.float32))
+    xs, ys = K.peaks(cs, dil, np.float32(0.06))
+    xp, yp = K.peaks.py_func(cs, dil, np.float32(0.06))
+    assert np.array_equal(xs, xp) and np.array_equal(ys, yp) and xs.size > 3
+    pi = np.arange(xs.size - 1, dtype=np.int64)
+    pj = pi + 1
+    same = K.saddle_same(cs, xs, ys, pi, pj, 0.8)
+    assert np.array_equal(same, K.saddle_same.py_func(cs, xs, ys, pi, pj, 0.8))
+    st = cs[ys, xs]
+    assert np.array_equal(K.suppress_weaker(xs.size, pi, pj, same, st),
+                          K.suppress_weaker.py_func(xs.size, pi, pj, same, st))
+    rh = K.ray_radius(cs, xs, ys, np.float32(10))
+    assert np.allclose(rh, K.ray_radius.py_func(cs, xs, ys, np.float32(10)))
+    ptr = np.zeros(xs.size + 1, np.int64)
+    idx = np.zeros(0, np.int64)
+    no_line = np.full((1, 1), np.nan, np.float32)
+    args = (small, lut, no_line, cs, xs, ys, rh.astype(float), ptr, idx, np.float32(0.03),
+            1.0, 3.5)
+    m1, n1 = K.measure(*args)
+    m2, n2 = K.measure.py_func(*args)
+    assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
+    r = np.full(xs.size, 2.5)
+    sk = np.full(xs.size, 0.4)
+    seed = np.arange(xs.size)
+    h1 = K.halo_ratio(g, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), r,
+                      sk, seed, xs, ys, ptr, idx)
+    h2 = K.halo_ratio.py_func(g, no_line, cs, np.float32(0.03), xs.astype(float),
+                              ys.astype(float), r, sk, seed, xs, ys, ptr, idx)
+    assert np.allclose(h1, h2, equal_nan=True)
+
+
+def test_solve_radius_inverts_the_blur_model():
+    r = np.array([0.8, 1.5, 3.0, 6.0, 20.0])
+    s2 = 1.6
+    req2 = r**2 / -np.expm1(-(r**2) / (2 * s2))
+    assert np.allclose(K.solve_radius(req2, np.array([s2])), r, rtol=1e-6)
+    assert np.allclose(K.solve_radius.py_func(req2, np.array([s2])), r, rtol=1e-6)
+    assert K.solve_radius(np.array([1.0]), np.array([s2]))[0] == 0.0  # unresolved
