@@ -238,7 +238,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     just outside the dot (pixels of other dots excluded). The darkening
     (skin - observed, linear light) is integrated over a disc of radius
     ``r_half + margin`` among the pixels nearer to this seed than to any
-    neighbour; the centre is re-found twice from that integral's centroid.
+    neighbour; the centre is re-found once from that integral's centroid.
 
     Returns
     -------
@@ -283,51 +283,70 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             S[c] = np.median(buf[c, :m])
         Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
         cx, cy = float(xi), float(yi)
-        for _it in range(3):
-            tot = 0.0
-            mx = 0.0
-            my = 0.0
-            mxx = 0.0
-            myy = 0.0
-            mxy = 0.0
-            P = 0.0
-            wsum = 0.0
-            P2 = 0.0
-            wsum2 = 0.0
-            Ic = np.zeros(3)
-            cnt = 0
-            ix0, iy0 = int(round(cx)), int(round(cy))
-            e = int(R) + 1
-            for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
-                for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
-                    dx = x - cx
-                    dy = y - cy
-                    if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
-                        continue
-                    o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                    D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
-                    tot += D
-                    mx += D * dx
-                    my += D * dy
-                    mxx += D * dx * dx
-                    myy += D * dy * dy
-                    mxy += D * dx * dy
-                    Ic[0] += S[0] - o0
-                    Ic[1] += S[1] - o1
-                    Ic[2] += S[2] - o2
-                    w = math.exp(-0.5 * (dx * dx + dy * dy) / (sigma_p * sigma_p))
-                    P += w * D
-                    wsum += w
-                    w2 = math.exp(-0.125 * (dx * dx + dy * dy) / (sigma_p * sigma_p))
-                    P2 += w2 * D
-                    wsum2 += w2
-                    cnt += 1
-            if tot <= 0:
-                break
-            if _it < 2:
-                cx += mx / tot
-                cy += my / tot
-                continue
+        e = int(R) + 1
+        # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
+        tot = 0.0
+        mx = 0.0
+        my = 0.0
+        ix0, iy0 = int(round(cx)), int(round(cy))
+        for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
+            for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
+                dx = x - cx
+                dy = y - cy
+                if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+                    continue
+                o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+                D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
+                tot += D
+                mx += D * dx
+                my += D * dy
+        if tot <= 0:
+            continue
+        cx += mx / tot
+        cy += my / tot
+        # Second pass: integral, moments, colour and smoothed peaks about the new centre.
+        tot = 0.0
+        mx = 0.0
+        my = 0.0
+        mxx = 0.0
+        myy = 0.0
+        mxy = 0.0
+        P = 0.0
+        wsum = 0.0
+        P2 = 0.0
+        wsum2 = 0.0
+        I0 = 0.0
+        I1 = 0.0
+        I2 = 0.0
+        cnt = 0
+        k1 = -0.5 / (sigma_p * sigma_p)
+        ix0, iy0 = int(round(cx)), int(round(cy))
+        for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
+            for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
+                dx = x - cx
+                dy = y - cy
+                d2 = dx * dx + dy * dy
+                if d2 > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+                    continue
+                o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+                D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
+                tot += D
+                mx += D * dx
+                my += D * dy
+                mxx += D * dx * dx
+                myy += D * dy * dy
+                mxy += D * dx * dy
+                I0 += S[0] - o0
+                I1 += S[1] - o1
+                I2 += S[2] - o2
+                w = math.exp(k1 * d2)
+                P += w * D
+                wsum += w
+                w2 = math.sqrt(math.sqrt(w))  # the Gaussian of twice the width
+                P2 += w2 * D
+                wsum2 += w2
+                cnt += 1
+        if tot > 0:
             ux = mx / tot
             uy = my / tot
             out[i, 0] = cx + ux
@@ -337,9 +356,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, 4] = mxx / tot - ux * ux
             out[i, 5] = myy / tot - uy * uy
             out[i, 6] = mxy / tot - ux * uy
-            out[i, 7] = Ic[0]
-            out[i, 8] = Ic[1]
-            out[i, 9] = Ic[2]
+            out[i, 7] = I0
+            out[i, 8] = I1
+            out[i, 9] = I2
             out[i, 10] = S[0]
             out[i, 11] = S[1]
             out[i, 12] = S[2]
@@ -394,8 +413,10 @@ def solve_radius(req2, s2):
     """Disc radius r from r_eq² = r² / (1 - exp(-r² / (2 s²))), the blur variance s² known.
 
     r_eq² is I / (pi P): the darkening integral over the blurred peak. The
-    right side grows monotonically from 2 s² (a point) to r² (no blur), so a
-    bisection in r² finds the unique root; r_eq² <= 2 s² gives 0 (unresolved).
+    right side grows monotonically from 2 s² (a point) to r² (no blur), so
+    the root is unique; r_eq² <= 2 s² gives 0 (unresolved). With u = r²,
+    f(u) = u - r_eq² (1 - exp(-u / 2s²)) is convex with f(0) = 0, so Newton's
+    method from u = r_eq² falls monotonically onto the positive root.
     """
     out = np.empty(req2.size)
     for i in range(req2.size):
@@ -404,13 +425,16 @@ def solve_radius(req2, s2):
         if not (q > 2 * s):
             out[i] = 0.0
             continue
-        lo, hi = 0.0, q
-        for _ in range(60):
-            u = 0.5 * (lo + hi)
-            val = u / (1.0 - math.exp(-u / (2 * s))) if u > 0 else 2 * s
-            if val < q:
-                lo = u
-            else:
-                hi = u
-        out[i] = math.sqrt(0.5 * (lo + hi))
+        u = q
+        for _ in range(50):
+            e = math.exp(-u / (2 * s))
+            f = u - q * (1.0 - e)
+            fp = 1.0 - q * e / (2 * s)
+            if fp <= 0:
+                break
+            step = f / fp
+            u -= step
+            if abs(step) <= 1e-12 * q:
+                break
+        out[i] = math.sqrt(max(u, 0.0))
     return out

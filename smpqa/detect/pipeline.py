@@ -97,17 +97,15 @@ def _seeds(cs, thresh, d_lo, saddle, d_hi):
 
 
 def _neighbours(xs, ys, reach):
-    """CSR lists of the seeds within ``reach`` px of each seed."""
+    """CSR lists of the seeds within ``reach[i]`` px of each seed i."""
     tree = cKDTree(np.stack([xs, ys], 1))
-    pairs = tree.query_pairs(reach, output_type="ndarray")
-    if pairs.size == 0:
-        return np.zeros(xs.size + 1, np.int64), np.zeros(0, np.int64)
-    a = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    b = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    order = np.argsort(a, kind="stable")
+    lists = tree.query_ball_point(tree.data, reach, return_sorted=False)
+    counts = np.fromiter((len(v) for v in lists), np.int64, len(lists))
+    flat = np.fromiter((j for v in lists for j in v), np.int64, int(counts.sum()))
+    self_hit = flat == np.repeat(np.arange(xs.size), counts)
     ptr = np.zeros(xs.size + 1, np.int64)
-    np.add.at(ptr, a + 1, 1)
-    return np.cumsum(ptr), b[order].astype(np.int64)
+    np.cumsum(counts - 1, out=ptr[1:])  # every list holds the seed itself once
+    return ptr, flat[~self_hit]
 
 
 def _blur_variance(req2, ratio, good):
@@ -118,18 +116,23 @@ def _blur_variance(req2, ratio, good):
     smoothing scales, with r from the integral, pins s_b² down. Least squares
     over all well-measured dots on a grid of s_b².
     """
-    if good.sum() < 5:
+    idx = np.flatnonzero(good)
+    if idx.size < 5:
         return 0.5
-    q, obs = req2[good], ratio[good]
-    grid = np.linspace(0.0, 6.0, 121)
-    cost = np.empty(grid.size)
-    for k, sb2 in enumerate(grid):
+    idx = idx[:: max(1, idx.size // 2000)]  # 2000 dots pin one number down well enough
+    q, obs = req2[idx], ratio[idx]
+
+    def cost(sb2):
         s1 = sb2 + _SIGMA_P**2 + _SIGMA_AA2
         s2 = sb2 + 4 * _SIGMA_P**2 + _SIGMA_AA2
         r2 = K.solve_radius(q, np.array([s1])) ** 2
         pred = -np.expm1(-r2 / (2 * s2)) / np.maximum(-np.expm1(-r2 / (2 * s1)), 1e-9)
-        cost[k] = np.median(np.abs(pred - obs))
-    return float(grid[np.argmin(cost)])
+        return np.median(np.abs(pred - obs))
+
+    coarse = np.linspace(0.0, 6.0, 31)
+    best = coarse[np.argmin([cost(v) for v in coarse])]
+    fine = np.clip(np.linspace(best - 0.2, best + 0.2, 21), 0.0, 6.0)
+    return float(fine[np.argmin([cost(v) for v in fine])])
 
 
 def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
@@ -205,9 +208,12 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
 
 def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
     r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
-    nb_ptr, nb_idx = _neighbours(xs, ys, 2 * d_hi + 8)
-    t_low = np.float32(0.5 * thresh)
     margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
+    # A neighbour can own a pixel of seed i's window only if it lies within twice the
+    # window's reach (the skin annulus, or the halo ring of a slightly larger final disc).
+    window = np.maximum(r_half + margin, 2 * r_half + 2) + 3
+    nb_ptr, nb_idx = _neighbours(xs, ys, 2 * window + 2)
+    t_low = np.float32(0.5 * thresh)
     m, npix = K.measure(rgb, SRGB8_TO_LINEAR, line, cs, xs, ys, r_half.astype(np.float64), nb_ptr,
                         nb_idx, t_low, _SIGMA_P, margin)
     ok = np.isfinite(m[:, 0]) & (m[:, 2] > 0) & (m[:, 3] > 0) & np.isfinite(m[:, 14])
