@@ -51,7 +51,7 @@ def test_diameter_and_position_errors(runs, name):
     assert score.position_rmse_px <= 0.5
 
 
-@pytest.mark.xfail(strict=True, reason="3.6 px dots at 12 px/mm: diameters ~9% high; the "
+@pytest.mark.xfail(strict=True, reason="3.6 px dots at 12 px/mm: diameters ~12% high; the "
                    "target is 0.15 px")
 def test_small_dot_diameters_at_low_scale(runs):
     assert np.median(np.abs(runs["good_lowres"][2].diameter_abs_error_px)) <= 0.15
@@ -181,12 +181,11 @@ def test_kernel_parity(small):
     m2, n2 = K.measure.py_func(*args)
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
     r = np.full(xs.size, 2.5)
-    sk = np.full(xs.size, 0.4)
     seed = np.arange(xs.size)
     h1 = K.halo_ratio(g, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), r,
-                      sk, seed, xs, ys, ptr, idx)
+                      seed, xs, ys, ptr, idx)
     h2 = K.halo_ratio.py_func(g, no_line, cs, np.float32(0.03), xs.astype(float),
-                              ys.astype(float), r, sk, seed, xs, ys, ptr, idx)
+                              ys.astype(float), r, seed, xs, ys, ptr, idx)
     assert np.allclose(h1, h2, equal_nan=True)
 
 

@@ -166,11 +166,25 @@ def ray_radius(cs, xs, ys, rmax):
 
 
 @njit(cache=True)
-def _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+def _safe2(i, xs, ys, nb_ptr, nb_idx):
+    """Squared half-distance to seed i's nearest neighbour: pixels closer are surely its own."""
+    best = np.inf
+    for k in range(nb_ptr[i], nb_ptr[i + 1]):
+        j = nb_idx[k]
+        d = (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2
+        if d < best:
+            best = d
+    return best / 4.0
+
+
+@njit(cache=True)
+def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
     """Is pixel (x, y) at least as close to seed i as to each of its neighbour seeds?"""
     dx = x - xs[i]
     dy = y - ys[i]
     d0 = dx * dx + dy * dy
+    if d0 <= safe2:
+        return True
     for k in range(nb_ptr[i], nb_ptr[i + 1]):
         j = nb_idx[k]
         ex = x - xs[j]
@@ -195,39 +209,28 @@ def _observed(rgb, lut, line, S, y, x):
 
 
 @njit(cache=True)
-def _mask_moments(rgb, lut, line, S, xs, ys, i, nb_ptr, nb_idx, cx, cy, R, level):
-    """Central second moments of the pixels owned by seed i darkened by >= level."""
-    H, W = rgb.shape[0], rgb.shape[1]
-    n = 0
+def _mask_moments(bd, bx, by, n, level):
+    """Central second moments of the buffered pixels darkened by >= level (+1/12: unit squares)."""
+    m = 0
     sx = 0.0
     sy = 0.0
     sxx = 0.0
     syy = 0.0
     sxy = 0.0
-    ix0, iy0 = int(round(cx)), int(round(cy))
-    e = int(R) + 1
-    for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
-        for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
-            dx = x - cx
-            dy = y - cy
-            if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
-                continue
-            o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-            D = _WR * (S[0] - o0) + _WG * (S[1] - o1) + _WB * (S[2] - o2)
-            if D < level:
-                continue
-            n += 1
-            sx += dx
-            sy += dy
-            sxx += dx * dx
-            syy += dy * dy
-            sxy += dx * dy
-    if n == 0:
+    for k in range(n):
+        if bd[k] < level:
+            continue
+        m += 1
+        sx += bx[k]
+        sy += by[k]
+        sxx += bx[k] * bx[k]
+        syy += by[k] * by[k]
+        sxy += bx[k] * by[k]
+    if m == 0:
         return np.nan, np.nan, np.nan
-    ux = sx / n
-    uy = sy / n
-    # + 1/12: each pixel is a unit square, not a point.
-    return sxx / n - ux * ux + 1 / 12, syy / n - uy * uy + 1 / 12, sxy / n - ux * uy
+    ux = sx / m
+    uy = sy / m
+    return sxx / m - ux * ux + 1 / 12, syy / m - uy * uy + 1 / 12, sxy / m - ux * uy
 
 
 @njit(cache=True, parallel=True)
@@ -261,6 +264,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         Rs0 = max(R, 2.0 * rh + 2.0)
         Rs1 = Rs0 + 3.0
         xi, yi = xs[i], ys[i]
+        safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
         # Local skin: median of the annulus [Rs0, Rs1], other dots' pixels left out.
         ext = int(Rs1) + 1
         buf = np.empty((3, (2 * ext + 1) ** 2), np.float32)
@@ -269,7 +273,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             for x in range(max(xi - ext, 0), min(xi + ext + 1, W)):
                 d2 = (x - xi) ** 2 + (y - yi) ** 2
                 if d2 < Rs0 * Rs0 or d2 > Rs1 * Rs1 or (
-                        cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx)):
+                        cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx,
+                                                         safe2)):
                     continue
                 if line.shape[0] > 1 and line[y, x] == line[y, x]:
                     continue
@@ -293,7 +298,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
                 dx = x - cx
                 dy = y - cy
-                if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+                if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx,
+                                                             safe2):
                     continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
@@ -320,13 +326,17 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         I2 = 0.0
         cnt = 0
         k1 = -0.5 / (sigma_p * sigma_p)
+        nb = (2 * e + 1) ** 2
+        bd = np.empty(nb)
+        bx = np.empty(nb)
+        by = np.empty(nb)
         ix0, iy0 = int(round(cx)), int(round(cy))
         for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
             for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
                 dx = x - cx
                 dy = y - cy
                 d2 = dx * dx + dy * dy
-                if d2 > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx):
+                if d2 > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
                     continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
@@ -345,6 +355,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 w2 = math.sqrt(math.sqrt(w))  # the Gaussian of twice the width
                 P2 += w2 * D
                 wsum2 += w2
+                bd[cnt] = D
+                bx[cnt] = dx
+                by[cnt] = dy
                 cnt += 1
         if tot > 0:
             ux = mx / tot
@@ -363,45 +376,65 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, 11] = S[1]
             out[i, 12] = S[2]
             out[i, 13] = P2 / wsum2
-            out[i, 14], out[i, 15], out[i, 16] = _mask_moments(
-                rgb, lut, line, S, xs, ys, i, nb_ptr, nb_idx, cx + ux, cy + uy, R, 0.5 * P / wsum)
+            # Mask moments about the same centre as the peaks; the offset ux, uy is sub-pixel.
+            out[i, 14], out[i, 15], out[i, 16] = _mask_moments(bd, bx, by, cnt, 0.5 * P / wsum)
             npix[i] = cnt
     return out, npix
 
 
+@njit(cache=True)
+def _ring_ok(x, y, i, line, cs, t_low, own_x, own_y, nb_ptr, nb_idx, safe2):
+    """May pixel (x, y) stand in a ring around dot i (not another dot's, not a hair's)?"""
+    if cs[y, x] >= t_low and not _owned(x, y, i, own_x, own_y, nb_ptr, nb_idx, safe2):
+        return False
+    return not (line.shape[0] > 1 and line[y, x] == line[y, x])
+
+
 @njit(cache=True, parallel=True)
-def halo_ratio(g, line, cs, t_low, xs, ys, r, skin, seed, own_x, own_y, nb_ptr, nb_idx):
+def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx):
     """Mean darkening in the annulus [r + 1, 2r + 1] over that inside r / 2 (linear light).
 
-    ``xs``/``ys``/``r``/``skin`` describe each dot (refined centre, radius, skin
-    luminance); ``seed`` is its index among the seeds ``own_x``/``own_y`` whose
-    neighbour lists decide ownership. Pixels of other dots (``cs >= t_low`` and
-    nearer another seed) are left out of the annulus.
+    ``xs``/``ys``/``r`` describe each dot (refined centre, radius); ``seed`` is
+    its index among the seeds ``own_x``/``own_y`` whose neighbour lists decide
+    ownership. The skin level is the median of the annulus [3r + 2, 3r + 5],
+    beyond the reach of a halo (one that spreads a radius past the edge is down
+    to 1 % there); other dots' and hairs' pixels are left out of both annuli.
     """
     H, W = g.shape
     out = np.full(xs.size, np.nan)
     for i in prange(xs.size):
         ri = r[i]
-        e = int(2 * ri + 2)
+        si = seed[i]
+        safe2 = _safe2(si, own_x, own_y, nb_ptr, nb_idx)
+        s0, s1 = 3 * ri + 2, 3 * ri + 5
+        e = int(s1) + 1
         ix, iy = int(round(xs[i])), int(round(ys[i]))
+        buf = np.empty((2 * e + 1) ** 2)
+        nb = 0
+        for y in range(max(iy - e, 0), min(iy + e + 1, H)):
+            for x in range(max(ix - e, 0), min(ix + e + 1, W)):
+                d = math.sqrt((x - xs[i]) ** 2 + (y - ys[i]) ** 2)
+                if s0 <= d <= s1 and _ring_ok(x, y, si, line, cs, t_low, own_x, own_y,
+                                                nb_ptr, nb_idx, safe2):
+                    buf[nb] = g[y, x]
+                    nb += 1
+        if nb < 6:
+            continue
+        skin = np.median(buf[:nb])
         core = 0.0
         nc = 0
         ring = 0.0
         nr = 0
+        e = int(2 * ri + 2)
         for y in range(max(iy - e, 0), min(iy + e + 1, H)):
             for x in range(max(ix - e, 0), min(ix + e + 1, W)):
                 d = math.sqrt((x - xs[i]) ** 2 + (y - ys[i]) ** 2)
-                D = skin[i] - g[y, x]
                 if d <= max(ri / 2, 0.75):
-                    core += D
+                    core += skin - g[y, x]
                     nc += 1
-                elif ri + 1 <= d <= 2 * ri + 1:
-                    if cs[y, x] >= t_low and not _owned(x, y, seed[i], own_x, own_y, nb_ptr,
-                                                          nb_idx):
-                        continue
-                    if line.shape[0] > 1 and line[y, x] == line[y, x]:
-                        continue
-                    ring += D
+                elif ri + 1 <= d <= 2 * ri + 1 and _ring_ok(x, y, si, line, cs, t_low, own_x,
+                                                            own_y, nb_ptr, nb_idx, safe2):
+                    ring += skin - g[y, x]
                     nr += 1
         if nc > 0 and nr > 0 and core > 0:
             out[i] = (ring / nr) / (core / nc)

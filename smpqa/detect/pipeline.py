@@ -210,8 +210,8 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
     r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
     margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
     # A neighbour can own a pixel of seed i's window only if it lies within twice the
-    # window's reach (the skin annulus, or the halo ring of a slightly larger final disc).
-    window = np.maximum(r_half + margin, 2 * r_half + 2) + 3
+    # window's reach (the outer skin annulus of the halo ratio, of a slightly larger disc).
+    window = np.maximum(r_half + margin, 3.3 * r_half + 5) + 1
     nb_ptr, nb_idx = _neighbours(xs, ys, 2 * window + 2)
     t_low = np.float32(0.5 * thresh)
     m, npix = K.measure(rgb, SRGB8_TO_LINEAR, line, cs, xs, ys, r_half.astype(np.float64), nb_ptr,
@@ -228,20 +228,25 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
     lam_dif = np.sqrt(np.maximum((m[:, 14] - m[:, 15]) ** 2 + 4 * m[:, 16] ** 2, 0))
     lam1, lam2 = (lam_sum + lam_dif) / 2, np.maximum((lam_sum - lam_dif) / 2, 1e-6)
     elong = np.sqrt(lam1 / lam2)
+    # Ink outside the half-peak disc (a blow-out halo) inflates the integral's radius; the
+    # half-peak mask (per-axis variance r²/4 + 1/12 for a disc) is then the better measure.
+    r_mask = np.sqrt(np.maximum(2 * (lam_sum - 1 / 6), 0))
+    r = np.where(r > 1.2 * r_mask, r_mask, r)
     # Core colour: skin minus the mean darkening over the disc (the integral is blur-proof).
     area = np.pi * np.maximum(r, 0.5) ** 2
     skin = m[:, 10:13]
     core_contrast = m[:, 2] / area / np.maximum(skin @ _LUM, 1e-6)
+    # A shape narrower than the smallest dot across its minor axis is a line (a hair).
+    minor_d = 4 * np.sqrt(np.maximum(lam2 - 1 / 12, 0))
     ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi) & (elong <= p.max_elongation)
+    ok &= (minor_d >= d_lo) | (elong < p.merge_elongation)
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0)
     rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
-    skin_lum = skin[src] @ _LUM
     rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
-                                      rows["diameter_px"] / 2, skin_lum, src, xs, ys, nb_ptr,
-                                      nb_idx)
+                                      rows["diameter_px"] / 2, src, xs, ys, nb_ptr, nb_idx)
     if px_per_mm:
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     meta["blur_px"] = math.sqrt(sb2)

@@ -30,6 +30,7 @@ __all__ = ["render", "SynthPhoto", "DOT_KINDS"]
 DOT_KINDS = ("normal", "blowout", "merged", "cluster")
 _STREAMS = ("lattice", "keep", "size", "opacity", "kinds", "twins", "clusters", "patch",
             "wiggle", "pores", "hairs", "freckles", "glare", "light", "texture", "noise")
+_PATCH_CAP = 2.5  # densest patch, x the nominal density
 _FWHM_10_90 = 2.0 * 1.2815515655446004  # 10-90 % width of a Gaussian CDF, in sigmas
 _SRGB_LUT_SIZE = 16384
 _SRGB_LUT = (linear_to_srgb(np.linspace(0, 1, _SRGB_LUT_SIZE)) * 255.0).astype(np.float32)
@@ -104,7 +105,10 @@ class _Layout:
         self._pcell = pc
         if scene.patchiness > 0:
             g = _smooth_field(rng["patch"], shape, scene.patch_scale_mm / pc)
-            self._patch = np.exp(scene.patchiness * g - scene.patchiness**2 / 2)
+            # Capped at 2.5x: denser still and the dots would pile up on each other,
+            # which is a different defect (merging) from uneven density.
+            self._patch = np.minimum(np.exp(scene.patchiness * g - scene.patchiness**2 / 2),
+                                     _PATCH_CAP)
         else:
             self._patch = np.ones(shape)
         self.patch_max = float(self._patch.max())

@@ -75,8 +75,8 @@ class Clutter:
     hair_density_per_cm2: float = 0.0
     hair_length_mm: float = 1.2
     hair_width_mm: float = 0.07
-    hair_lab: tuple[float, float, float] = (22.0, 2.0, 3.0)
-    hair_opacity: float = 0.85
+    hair_lab: tuple[float, float, float] = (28.0, 2.0, 3.0)
+    hair_opacity: float = 0.80
     freckle_density_per_cm2: float = 0.05
     glare_spots: int = 0
     glare_strength: float = 0.6
