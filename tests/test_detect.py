@@ -37,8 +37,8 @@ def test_f1_against_truth(runs, name, f1):
 
 
 def test_stubble_hairs_are_not_dots_yet(runs):
-    # Known gap: hairs crossing dots still cost precision; the target is F1 >= 0.95.
-    assert runs["good_stubble"][2].f1 >= 0.75
+    # Known gap: free-standing hair fragments still cost precision; the target is F1 >= 0.95.
+    assert runs["good_stubble"][2].f1 >= 0.88
     assert runs["good_stubble"][2].recall >= 0.95
 
 

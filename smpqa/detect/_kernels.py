@@ -210,7 +210,7 @@ def _observed(rgb, lut, line, S, y, x):
 
 @njit(cache=True)
 def _mask_moments(bd, bx, by, n, level):
-    """Central second moments of the buffered pixels darkened by >= level (+1/12: unit squares)."""
+    """Central second moments (+1/12: unit squares) and count of the pixels darkened >= level."""
     m = 0
     sx = 0.0
     sy = 0.0
@@ -227,10 +227,10 @@ def _mask_moments(bd, bx, by, n, level):
         syy += by[k] * by[k]
         sxy += bx[k] * by[k]
     if m == 0:
-        return np.nan, np.nan, np.nan
+        return np.nan, np.nan, np.nan, 0
     ux = sx / m
     uy = sy / m
-    return sxx / m - ux * ux + 1 / 12, syy / m - uy * uy + 1 / 12, sxy / m - ux * uy
+    return sxx / m - ux * ux + 1 / 12, syy / m - uy * uy + 1 / 12, sxy / m - ux * uy, m
 
 
 @njit(cache=True, parallel=True)
@@ -245,18 +245,18 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
 
     Returns
     -------
-    out : (N, 17) float64
+    out : (N, 18) float64
         x, y, I_lum, P_lum (darkening smoothed by a Gaussian of ``sigma_p`` at the
         centre), Mxx, Myy, Mxy (central second moments / I), I_r, I_g, I_b,
         S_r, S_g, S_b, P2_lum (as P_lum with a Gaussian of 2 x ``sigma_p``), and
         the second moments mxx, myy, mxy of the half-peak mask (pixels darkened
-        by at least P_lum / 2).
+        by at least P_lum / 2) and its pixel count.
     npix : (N,) int64
         Pixels integrated.
     """
     H, W = cs.shape
     n = xs.size
-    out = np.full((n, 17), np.nan)
+    out = np.full((n, 18), np.nan)
     npix = np.zeros(n, np.int64)
     for i in prange(n):
         rh = r_half[i]
@@ -377,7 +377,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, 12] = S[2]
             out[i, 13] = P2 / wsum2
             # Mask moments about the same centre as the peaks; the offset ux, uy is sub-pixel.
-            out[i, 14], out[i, 15], out[i, 16] = _mask_moments(bd, bx, by, cnt, 0.5 * P / wsum)
+            out[i, 14], out[i, 15], out[i, 16], out[i, 17] = _mask_moments(bd, bx, by, cnt,
+                                                                           0.5 * P / wsum)
             npix[i] = cnt
     return out, npix
 
@@ -396,9 +397,10 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
 
     ``xs``/``ys``/``r`` describe each dot (refined centre, radius); ``seed`` is
     its index among the seeds ``own_x``/``own_y`` whose neighbour lists decide
-    ownership. The skin level is the median of the annulus [3r + 2, 3r + 5],
-    beyond the reach of a halo (one that spreads a radius past the edge is down
-    to 1 % there); other dots' and hairs' pixels are left out of both annuli.
+    ownership. The skin level is the median of the annulus [3r + 2, 3r + 5]
+    (sampled on four circles), beyond the reach of a halo (one that spreads a
+    radius past the edge is down to 1 % there); other dots' and hairs' pixels
+    are left out of both annuli.
     """
     H, W = g.shape
     out = np.full(xs.size, np.nan)
@@ -406,16 +408,19 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
         ri = r[i]
         si = seed[i]
         safe2 = _safe2(si, own_x, own_y, nb_ptr, nb_idx)
-        s0, s1 = 3 * ri + 2, 3 * ri + 5
-        e = int(s1) + 1
         ix, iy = int(round(xs[i])), int(round(ys[i]))
-        buf = np.empty((2 * e + 1) ** 2)
+        # Skin: pixels sampled on four circles, 3r + 2 to 3r + 5 (a pixel or so apart).
+        n_ang = max(16, int(2 * math.pi * (3 * ri + 2)))
+        buf = np.empty(4 * n_ang)
         nb = 0
-        for y in range(max(iy - e, 0), min(iy + e + 1, H)):
-            for x in range(max(ix - e, 0), min(ix + e + 1, W)):
-                d = math.sqrt((x - xs[i]) ** 2 + (y - ys[i]) ** 2)
-                if s0 <= d <= s1 and _ring_ok(x, y, si, line, cs, t_low, own_x, own_y,
-                                                nb_ptr, nb_idx, safe2):
+        for k in range(4):
+            rad = 3 * ri + 2 + k
+            for a in range(n_ang):
+                t = 2 * math.pi * (a + 0.5 * k) / n_ang
+                x = int(round(xs[i] + rad * math.cos(t)))
+                y = int(round(ys[i] + rad * math.sin(t)))
+                if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, si, line, cs, t_low, own_x,
+                                                          own_y, nb_ptr, nb_idx, safe2):
                     buf[nb] = g[y, x]
                     nb += 1
         if nb < 6:
@@ -426,6 +431,7 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
         ring = 0.0
         nr = 0
         e = int(2 * ri + 2)
+        ix, iy = int(round(xs[i])), int(round(ys[i]))
         for y in range(max(iy - e, 0), min(iy + e + 1, H)):
             for x in range(max(ix - e, 0), min(ix + e + 1, W)):
                 d = math.sqrt((x - xs[i]) ** 2 + (y - ys[i]) ** 2)

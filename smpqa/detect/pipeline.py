@@ -243,7 +243,10 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
-    merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0)
+    # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
+    # 0.9-1; a dot with a hair across it, stretched by a thin line, fills 0.5-0.8.
+    fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
+    merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
     rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
     rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
                                       rows["diameter_px"] / 2, src, xs, ys, nb_ptr, nb_idx)

@@ -1,0 +1,252 @@
+"""analyze(): photo -> dots -> regions -> metrics -> verdicts, in one call."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from . import __version__
+from .detect import DotTable, detect_dots
+from .errors import CalibrationError, RegionError
+from .io import load_image, read_px_per_mm
+from .metrics.blowout import measure_blowout
+from .metrics.colour import measure_colour
+from .metrics.darkness import measure_darkness
+from .metrics.hairline import measure_hairline
+from .metrics.size import measure_size
+from .metrics.uniformity import measure_uniformity
+from .profile import CRITERIA, Profile, worst
+from .region import Grid, treated_region
+
+__all__ = ["analyze", "Analysis", "SCHEMA_VERSION"]
+
+#: Version of the layout of :meth:`Analysis.to_dict`; bumped on any incompatible change.
+SCHEMA_VERSION = "1.0"
+_VIEWS = (None, "front")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The audit of one photo.
+
+    Attributes
+    ----------
+    dots : DotTable
+        Every detected dot.
+    metrics : dict
+        Criterion -> {metric name: value}; values in the units their names say.
+    verdicts : dict
+        Criterion -> :class:`~smpqa.profile.Verdict`, for exactly the keys
+        ``size``, ``darkness``, ``colour``, ``uniformity``, ``hairline``, ``blowout``.
+    grade : dict
+        ``{"status": worst criterion status, "summary": one sentence}``.
+    scale : dict
+        ``{"px_per_mm": float, "method": "argument" | "metadata"}``.
+    source : str
+        The photo's path, or ``"array"``.
+    parameters : dict
+        The options used, the profile included.
+    regions : dict
+        ``grid`` (:class:`~smpqa.region.Grid`) and bool maps ``treated``,
+        ``band``, ``interior`` on it, plus the hairline contour; for reports.
+    """
+
+    dots: DotTable
+    metrics: dict
+    verdicts: dict
+    grade: dict
+    scale: dict
+    source: str
+    parameters: dict
+    regions: dict = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-safe summary (no per-dot rows; see :meth:`DotTable.to_csv`)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "smpqa_version": __version__,
+            "source": self.source,
+            "scale": self.scale,
+            "parameters": self.parameters,
+            "n_dots": len(self.dots),
+            "metrics": _json_safe(self.metrics),
+            "verdicts": {k: v.to_dict() for k, v in self.verdicts.items()},
+            "grade": self.grade,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        """:meth:`to_dict` as strict JSON (no NaN)."""
+        kwargs.setdefault("indent", 1)
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _resolve_scale(image, px_per_mm):
+    if px_per_mm is not None:
+        try:
+            v = float(px_per_mm)
+        except (TypeError, ValueError):
+            raise CalibrationError(f"px_per_mm must be a number, got {px_per_mm!r}") from None
+        if not (math.isfinite(v) and v > 0):
+            raise CalibrationError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+        return {"px_per_mm": v, "method": "argument"}
+    if isinstance(image, (str, os.PathLike)):
+        v = read_px_per_mm(image)
+        if v is not None:
+            return {"px_per_mm": v, "method": "metadata"}
+    name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "the image array"
+    raise CalibrationError(
+        f"no scale for {name}: pass px_per_mm=... (pixels per millimetre at the scalp; "
+        f"measure a ruler in the photo), or use a photo written by `smpqa synth`, "
+        f"which stores its scale")
+
+
+def _roi_cells(roi, grid: Grid, shape):
+    if roi is None:
+        return None
+    mask = np.asarray(roi)
+    if mask.shape[:2] != tuple(shape):
+        raise RegionError(f"the roi mask is {mask.shape[1::-1]} px (w, h) but the photo is "
+                          f"{shape[::-1]}; give a mask of the photo's size")
+    mask = mask.reshape(shape[0], shape[1], -1).any(axis=2)
+    cx, cy = grid.centres_px()
+    cells = mask[np.clip(np.round(cy).astype(int), 0, shape[0] - 1),
+                 np.clip(np.round(cx).astype(int), 0, shape[1] - 1)]
+    if not cells.any():
+        raise RegionError("the roi mask is empty: mark the scalp to judge with non-zero pixels")
+    return cells
+
+
+def _spacing_mm(x, y, ppm):
+    if len(x) < 2:
+        return 1.0
+    d, _ = cKDTree(np.stack([x, y], 1)).query(np.stack([x, y], 1), k=2)
+    return float(np.median(d[:, 1])) / ppm
+
+
+def analyze(image, *, px_per_mm=None, profile=None, roi=None, view=None) -> Analysis:
+    """Audit SMP work in a photo: detect the dots, measure each criterion, judge it.
+
+    Parameters
+    ----------
+    image : str, os.PathLike or numpy.ndarray
+        The photo (anything :func:`smpqa.load_image` accepts).
+    px_per_mm : float, optional
+        Scale at the scalp. Without it, the scale stored by ``smpqa synth`` in
+        the PNG is used; otherwise :class:`~smpqa.CalibrationError`.
+    profile : Profile, str, os.PathLike or dict, optional
+        Thresholds (default: :meth:`Profile.default`); a path loads a TOML or
+        JSON profile, a dict overrides the default.
+    roi : numpy.ndarray, optional
+        Mask of the photo's size, non-zero where the scalp is to be judged.
+    view : {None, "front"}
+        ``"front"`` enables the left/right hairline asymmetry check.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    ImageError, CalibrationError, ProfileError, RegionError
+
+    Examples
+    --------
+    >>> from smpqa import synth, analyze
+    >>> photo = synth.render(synth.preset("good_medium", width_px=600, height_px=450))
+    >>> a = analyze(photo.image, px_per_mm=photo.scene.px_per_mm)
+    >>> sorted(a.verdicts) == sorted(["size", "darkness", "colour", "uniformity",
+    ...                               "hairline", "blowout"])
+    True
+    """
+    if view not in _VIEWS:
+        raise ValueError(f"view must be None or 'front', got {view!r}")
+    prof = _as_profile(profile)
+    scale = _resolve_scale(image, px_per_mm)
+    ppm = scale["px_per_mm"]
+    rgb = load_image(image)
+    source = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "array"
+    dots = detect_dots(rgb, px_per_mm=ppm)
+    grid = Grid.for_image(rgb.shape[:2], ppm)
+    roi_cells = _roi_cells(roi, grid, rgb.shape[:2])
+    params = {"px_per_mm": ppm, "view": view, "roi": roi is not None,
+              "profile": prof.to_dict(), "profile_source": prof.source}
+    if len(dots) == 0:
+        empty = np.zeros(grid.shape, bool)
+        return _finish(dots, {}, {c: prof.not_applicable(c, "no pigment dots found")
+                                  for c in CRITERIA}, scale, source, params,
+                       {"grid": grid, "treated": empty, "band": empty, "interior": empty,
+                        "hairline_contour_px": []})
+    x, y = dots["x"], dots["y"]
+    treated = treated_region(grid, x, y, spacing_mm=_spacing_mm(x, y, ppm), roi=roi_cells)
+    hair = measure_hairline(x, y, grid, treated, view=view)
+    interior = treated & ~hair.band if hair.found else treated
+    ci, cj = grid.cell_of(x, y)
+    inside = interior[ci, cj]
+    in_roi = treated[ci, cj]
+    colour = measure_colour(_lab(dots, "skin", in_roi), _lab(dots, "core", in_roi),
+                            dots["area_px"][in_roi])
+    metrics = {
+        "size": measure_size(dots["diameter_mm"][inside]).metrics(),
+        "darkness": measure_darkness(dots["depth"][in_roi], dots["delta_L"][in_roi]).metrics(),
+        "colour": colour.metrics(),
+        "uniformity": measure_uniformity(x, y, dots["diameter_px"], grid, interior).metrics(),
+        "hairline": hair.metrics(),
+        "blowout": measure_blowout(dots["halo_ratio"][in_roi], dots["merged"][in_roi]).metrics(),
+    }
+    verdicts = {c: prof.judge(c, metrics[c]) for c in CRITERIA}
+    if not hair.found:
+        verdicts["hairline"] = prof.not_applicable("hairline", "no hairline edge in the photo")
+    if colour.reason:
+        verdicts["colour"] = prof.not_applicable("colour", colour.reason)
+    regions = {"grid": grid, "treated": treated, "band": hair.band if hair.found else
+               np.zeros(grid.shape, bool), "interior": interior,
+               "hairline_contour_px": hair.contour_px.tolist() if hair.found else []}
+    return _finish(dots, metrics, verdicts, scale, source, params, regions)
+
+
+def _lab(dots, which, sel):
+    return np.stack([dots[f"{which}_L"][sel], dots[f"{which}_a"][sel], dots[f"{which}_b"][sel]], 1)
+
+
+def _as_profile(profile) -> Profile:
+    if profile is None:
+        return Profile.default()
+    if isinstance(profile, Profile):
+        return profile
+    if isinstance(profile, dict):
+        return Profile.from_dict(profile)
+    if isinstance(profile, (str, os.PathLike)):
+        return Profile.load(profile)
+    raise TypeError(f"profile must be a Profile, a dict or a path, not {type(profile).__name__}")
+
+
+def _finish(dots, metrics, verdicts, scale, source, params, regions) -> Analysis:
+    status = worst(v.status for v in verdicts.values())
+    bad = [c for c, v in verdicts.items() if v.status in ("warn", "fail")]
+    if status == "not_applicable":
+        summary = verdicts["size"].reasons[0] if verdicts["size"].reasons else "nothing to judge"
+    elif bad:
+        summary = f"{status}: " + ", ".join(f"{c} {verdicts[c].status}" for c in bad)
+    else:
+        summary = "pass: every criterion within the pass limits"
+    return Analysis(dots, metrics, verdicts, {"status": status, "summary": summary}, scale,
+                    source, params, regions)

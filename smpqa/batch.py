@@ -1,0 +1,274 @@
+"""Audit many photos: resumable, atomic, on local processes or a Dask cluster.
+
+Each photo's result is written as ``OUTDIR/results/<key>.json`` (and ``.html``)
+the moment it is done, atomically, so a batch killed half-way loses nothing:
+run it again and it picks up where it stopped. ``summary.csv`` and
+``index.html`` are rebuilt from those files at the end of every run.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import hashlib
+import html
+import io
+import json
+import multiprocessing
+import os
+import re
+import tempfile
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .profile import CRITERIA
+
+__all__ = ["BatchOptions", "find_photos", "run_batch", "photo_key", "summary_row",
+           "PHOTO_SUFFIXES"]
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What to do with each photo of a batch.
+
+    Attributes
+    ----------
+    px_per_mm : float or None
+        Scale for every photo (else each photo's metadata).
+    profile : dict or None
+        Profile as a dict (``Profile.to_dict()``), so it travels to workers.
+    view : str or None
+    html : bool
+        Write a report per photo.
+    force : bool
+        Redo photos already done.
+    """
+
+    px_per_mm: float | None = None
+    profile: dict | None = field(default=None)
+    view: str | None = None
+    html: bool = True
+    force: bool = False
+
+
+def find_photos(spec) -> list[Path]:
+    """Photos named by a folder (searched recursively) or a glob pattern, sorted.
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing matches.
+    """
+    p = Path(spec)
+    if p.is_dir():
+        found = [f for f in p.rglob("*") if f.suffix.lower() in PHOTO_SUFFIXES]
+    else:
+        found = [Path(f) for f in glob.glob(str(spec), recursive=True)]
+    found = sorted(f for f in found if not f.is_dir() or f.suffix.lower() in PHOTO_SUFFIXES)
+    if not found:
+        raise FileNotFoundError(f"no photos found at {spec!s} (looked for "
+                                f"{', '.join(PHOTO_SUFFIXES)})")
+    return found
+
+
+def photo_key(path) -> str:
+    """A file name for a photo's results: safe characters only, unique by its full path."""
+    p = Path(path)
+    digest = hashlib.sha1(os.fsencode(os.path.abspath(p))).hexdigest()[:10]
+    stem = _SAFE.sub("_", p.stem).strip("._")[:60] or "photo"
+    return f"{stem}-{digest}"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def summary_row(photo, result: dict | None, error: str | None = None) -> dict:
+    """One summary.csv row: the photo, its grade, each verdict and every metric."""
+    row = {"photo": str(photo), "status": "error" if error else "ok", "error": error or "",
+           "grade": "", "n_dots": ""}
+    for c in CRITERIA:
+        row[f"{c}"] = ""
+    if result:
+        row["grade"] = result["grade"]["status"]
+        row["n_dots"] = result["n_dots"]
+        row["px_per_mm"] = result["scale"]["px_per_mm"]
+        for c in CRITERIA:
+            row[c] = result["verdicts"][c]["status"]
+        for c, values in result["metrics"].items():
+            for k, v in values.items():
+                row[f"{c}.{k}"] = "" if v is None else v
+    return row
+
+
+def process_photo(photo, outdir, options: BatchOptions) -> dict:
+    """Analyse one photo and write its results; never raises for a bad photo.
+
+    Returns
+    -------
+    dict
+        ``{"photo", "key", "row", "skipped"}``.
+    """
+    from .analysis import analyze
+
+    photo = Path(photo)
+    key = photo_key(photo)
+    res_dir = Path(outdir) / "results"
+    json_path = res_dir / f"{key}.json"
+    if json_path.exists() and not options.force:
+        try:
+            saved = json.loads(json_path.read_text(encoding="utf-8"))
+            return {"photo": str(photo), "key": key, "row": saved["summary_row"], "skipped": True}
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable leftovers are redone
+    try:
+        a = analyze(photo, px_per_mm=options.px_per_mm, profile=options.profile,
+                    view=options.view)
+        result = a.to_dict()
+        row = summary_row(photo, result)
+        if options.html:
+            from .io import load_image
+            from .report import render_html
+
+            _atomic_write(res_dir / f"{key}.html", render_html(a, load_image(photo)))
+        _atomic_write(json_path, json.dumps({**result, "summary_row": row}, indent=1,
+                                            allow_nan=False))
+    except Exception as exc:  # one bad photo must never stop a batch
+        row = summary_row(photo, None, f"{type(exc).__name__}: {exc}")
+        row["traceback"] = traceback.format_exc(limit=3)
+    return {"photo": str(photo), "key": key, "row": row, "skipped": False}
+
+
+def _write_summary(outdir: Path, rows: list[dict]) -> Path:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols and k != "traceback"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    path = outdir / "summary.csv"
+    _atomic_write(path, buf.getvalue())
+    return path
+
+
+def _write_index(outdir: Path, results: list[dict], with_html: bool) -> Path:
+    e = html.escape
+    lines = ["<!doctype html><html><head><meta charset='utf-8'>",
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+             "<title>smpqa batch</title><style>body{font-family:sans-serif;margin:1em}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px}"
+             ".pass{background:#d4f7d4}.warn{background:#ffe9b3}.fail{background:#ffc9c9}"
+             ".error{background:#eee}</style></head><body>",
+             f"<h1>smpqa batch: {len(results)} photos</h1><table><tr><th>photo</th><th>grade</th>"
+             + "".join(f"<th>{c}</th>" for c in CRITERIA) + "</tr>"]
+    for r in results:
+        row = r["row"]
+        name = e(Path(r["photo"]).name)
+        link = (f"<a href='results/{e(r['key'])}.html'>{name}</a>"
+                if with_html and row["status"] == "ok" else name)
+        if row["status"] != "ok":
+            lines.append(f"<tr class='error'><td>{link}</td><td colspan='{len(CRITERIA) + 1}'>"
+                         f"{e(row['error'])}</td></tr>")
+            continue
+        cells = "".join(f"<td class='{e(row[c])}'>{e(row[c])}</td>" for c in CRITERIA)
+        lines.append(f"<tr><td>{link}</td><td class='{e(row['grade'])}'>{e(row['grade'])}</td>"
+                     f"{cells}</tr>")
+    lines.append("</table></body></html>")
+    path = outdir / "index.html"
+    _atomic_write(path, "\n".join(lines))
+    return path
+
+
+def run_batch(photos, outdir, options: BatchOptions | None = None, *, jobs=1, scheduler=None,
+              progress=True) -> dict:
+    """Audit photos into ``outdir``; see the module docstring.
+
+    Parameters
+    ----------
+    photos : list of path
+    outdir : path
+    options : BatchOptions
+    jobs : int
+        Local worker processes (1 = in this process).
+    scheduler : str, optional
+        Address of a running Dask distributed scheduler; the same work is sent
+        there instead (needs the ``dist`` extra).
+    progress : bool
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    dict
+        ``summary`` (path), ``index`` (path), ``n_ok``, ``n_error``, ``n_skipped``,
+        ``rows`` (in input order).
+    """
+    options = options or BatchOptions()
+    outdir = Path(outdir)
+    (outdir / "results").mkdir(parents=True, exist_ok=True)
+    photos = [Path(p) for p in photos]
+    done = {}
+    for res in _execute(photos, outdir, options, jobs, scheduler, progress):
+        done[res["photo"]] = res
+    results = [done[str(p)] for p in photos]
+    rows = [r["row"] for r in results]
+    return {
+        "summary": _write_summary(outdir, rows),
+        "index": _write_index(outdir, results, options.html),
+        "n_ok": sum(r["status"] == "ok" for r in rows),
+        "n_error": sum(r["status"] == "error" for r in rows),
+        "n_skipped": sum(r["skipped"] for r in results),
+        "rows": rows,
+    }
+
+
+def _execute(photos, outdir, options, jobs, scheduler, progress):
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(photos), disable=not progress, unit="photo", desc="smpqa batch")
+    try:
+        if scheduler:
+            yield from _on_dask(photos, outdir, options, scheduler, bar)
+        elif jobs > 1:
+            # spawn, not fork: numba's OpenMP threads do not survive a fork.
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+                futs = [pool.submit(process_photo, p, outdir, options) for p in photos]
+                for f in as_completed(futs):
+                    bar.update()
+                    yield f.result()
+        else:
+            for p in photos:
+                res = process_photo(p, outdir, options)
+                bar.update()
+                yield res
+    finally:
+        bar.close()
+
+
+def _on_dask(photos, outdir, options, address, bar):
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError as exc:
+        raise ImportError("--scheduler needs dask.distributed: pip install 'smpqa[dist]'") from exc
+    with Client(address, timeout="30s") as client:
+        futs = client.map(process_photo, [str(p) for p in photos], outdir=str(outdir),
+                          options=options, pure=False)
+        for f in dask_completed(futs):
+            bar.update()
+            yield f.result()

@@ -1,0 +1,1 @@
+"""Metrics in physical units, one module per criterion."""

@@ -1,0 +1,66 @@
+"""Darkness: how deep the dots are against the skin around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._util import finite_or_none
+
+__all__ = ["Darkness", "measure_darkness"]
+
+
+@dataclass(frozen=True, slots=True)
+class Darkness:
+    """Dot depth statistics over all dots.
+
+    Attributes
+    ----------
+    depth : float or None
+        Median of (L*skin - L*core) / L*skin: 0 invisible, 1 black.
+    depth_iqr : float or None
+        Inter-quartile range of the depths (reported).
+    delta_L : float or None
+        Median L*skin - L*core (reported).
+    stubble_depth_ratio : float or None
+        Dot depth over stubble-hair depth; None (not measured) in this version.
+    n_dots : int
+    """
+
+    depth: float | None
+    depth_iqr: float | None
+    delta_L: float | None
+    stubble_depth_ratio: float | None
+    n_dots: int
+
+    def metrics(self) -> dict:
+        return {"depth": self.depth, "depth_iqr": self.depth_iqr, "delta_L": self.delta_L,
+                "stubble_depth_ratio": self.stubble_depth_ratio}
+
+
+def measure_darkness(depth, delta_L) -> Darkness:
+    """Median depth (two-sided criterion: too dark above, faded below) and its spread.
+
+    Parameters
+    ----------
+    depth, delta_L : array_like
+        Per-dot columns of a :class:`~smpqa.DotTable`.
+
+    Returns
+    -------
+    Darkness
+
+    Examples
+    --------
+    >>> measure_darkness([0.3, 0.4, 0.5], [20, 28, 35]).depth
+    0.4
+    """
+    dep = np.asarray(depth, float)
+    ok = np.isfinite(dep)
+    dep = dep[ok]
+    if dep.size == 0:
+        return Darkness(None, None, None, None, 0)
+    q1, q3 = np.percentile(dep, [25, 75])
+    return Darkness(finite_or_none(np.median(dep)), finite_or_none(q3 - q1),
+                    finite_or_none(np.median(np.asarray(delta_L, float)[ok])), None, int(dep.size))

@@ -1,0 +1,198 @@
+"""analyze() against the simulator's truth: verdicts per preset, sweeps, agreement, edge cases."""
+
+import json
+
+import numpy as np
+import pytest
+
+from smpqa import CalibrationError, ProfileError, RegionError, synth
+from smpqa.analysis import analyze
+
+SIZE = dict(width_px=1600, height_px=1200)
+CRITERIA = ("size", "darkness", "colour", "uniformity", "hairline", "blowout")
+
+
+def _analyze(name, seed=1, view=None, **kw):
+    photo = synth.render(synth.preset(name, seed=seed, **{**SIZE, **kw}))
+    return photo, analyze(photo.image, px_per_mm=photo.scene.px_per_mm, view=view)
+
+
+@pytest.fixture(scope="module")
+def results():
+    names = ["good_light", "good_medium", "good_dark", "good_stubble", "good_glare",
+             "good_jpeg75", "good_lowres", "oversized", "uneven_size", "too_dark", "faded",
+             "blue_cast", "green_cast", "patchy", "hard_hairline", "blowout", "merged", "botched"]
+    return {n: _analyze(n) for n in names}
+
+
+GOOD = ["good_light", "good_medium", "good_dark", "good_stubble", "good_glare", "good_jpeg75",
+        "good_lowres"]
+
+
+@pytest.mark.parametrize("name", GOOD)
+def test_good_work_never_fails(results, name):
+    a = results[name][1]
+    assert set(a.verdicts) == set(CRITERIA)
+    bad = {c: v.reasons for c, v in a.verdicts.items() if v.status == "fail"}
+    assert not bad
+
+
+@pytest.mark.parametrize("name,criterion", [
+    ("oversized", "size"), ("uneven_size", "size"), ("too_dark", "darkness"),
+    ("faded", "darkness"), ("blue_cast", "colour"), ("green_cast", "colour"),
+    ("patchy", "uniformity"), ("hard_hairline", "hairline"), ("blowout", "blowout"),
+    ("merged", "blowout")])
+def test_single_defect_fails_its_own_criterion_only(results, name, criterion):
+    a = results[name][1]
+    assert a.verdicts[criterion].status == "fail", a.verdicts[criterion].reasons
+    others = {c: v.status for c, v in a.verdicts.items() if c != criterion}
+    assert "fail" not in others.values(), others
+    assert a.grade["status"] == "fail"
+
+
+def test_faded_is_too_faint_not_too_dark(results):
+    v = results["faded"][1].verdicts["darkness"]
+    assert any("faint" in r for r in v.reasons)
+
+
+def test_botched_fails_everything_that_matters(results):
+    v = results["botched"][1].verdicts
+    for c in ("size", "darkness", "uniformity", "blowout"):
+        assert v[c].status == "fail", (c, v[c].reasons)
+
+
+@pytest.mark.parametrize("name", ["good_light", "good_medium", "good_dark", "oversized"])
+def test_measured_values_agree_with_truth(results, name):
+    photo, a = results[name]
+    t = photo.truth
+    assert a.metrics["size"]["median_diameter_mm"] == pytest.approx(t["median_diameter_mm"],
+                                                                     rel=0.05)
+    assert a.metrics["uniformity"]["density_per_cm2"] == pytest.approx(t["density_per_cm2"],
+                                                                       rel=0.05)
+    assert a.metrics["darkness"]["depth"] == pytest.approx(t["depth"], abs=0.04)
+
+
+@pytest.mark.parametrize("width", [0.5, 4.0, 8.0])
+def test_hairline_width_agrees_with_truth(width):
+    photo, a = _analyze("good_light", seed=2, hairline=dict(side="top", width_mm=width,
+                                                            position=0.35))
+    got = a.metrics["hairline"]["width_mm"]
+    assert got == pytest.approx(width, abs=max(0.2 * width, 1.0))
+
+
+def _sweep(values, metric, criterion, make):
+    out = []
+    for v in values:
+        photo = synth.render(make(v))
+        a = analyze(photo.image, px_per_mm=photo.scene.px_per_mm)
+        out.append(a.metrics[criterion][metric])
+    return out
+
+
+def _increasing(seq):
+    return all(b > a for a, b in zip(seq, seq[1:]))
+
+
+def test_sweep_dot_size():
+    got = _sweep([0.2, 0.3, 0.45, 0.6, 0.8], "median_diameter_mm", "size",
+                 lambda v: synth.preset("good_medium", dot_diameter_mm=v,
+                                        density_per_cm2=min(90, 25 / v**2), **SIZE))
+    assert _increasing(got), got
+
+
+def test_sweep_pigment_lightness():
+    got = _sweep([50, 40, 30, 20, 10], "depth", "darkness",
+                 lambda v: synth.preset("good_medium", pigment_lab=(v, 0, 0), **SIZE))
+    assert _increasing(got), got
+
+
+def test_sweep_patchiness():
+    got = _sweep([0.0, 0.4, 0.8, 1.2, 1.6], "tile_vmr", "uniformity",
+                 lambda v: synth.preset("good_medium", patchiness=v, patch_scale_mm=5.0,
+                                        width_px=2000, height_px=1500))
+    assert _increasing(got), got
+
+
+def test_sweep_hairline_width():
+    got = _sweep([0.5, 2.5, 5.0, 7.5, 10.0], "width_mm", "hairline",
+                 lambda v: synth.preset("good_light", hairline=dict(width_mm=v, position=0.35),
+                                        width_px=2000, height_px=1500))
+    assert _increasing(got), got
+
+
+def test_sweep_blowout_fraction():
+    got = _sweep([0.0, 0.1, 0.2, 0.35, 0.5], "blowout_share", "blowout",
+                 lambda v: synth.preset("blowout", blowout_fraction=v, **SIZE))
+    assert _increasing(got), got
+
+
+def test_sweep_colour_cast():
+    got = _sweep([0, -5, -10, -15, -20], "cast_delta_e", "colour",
+                 lambda v: synth.preset("good_light", pigment_lab=(30, 0, v),
+                                        hairline=dict(side="none"), **SIZE))
+    assert _increasing(got), got
+
+
+def test_no_dots_means_not_applicable_everywhere():
+    photo = synth.render(synth.preset("good_medium", density_per_cm2=0, width_px=400,
+                                      height_px=300))
+    a = analyze(photo.image, px_per_mm=20)
+    assert {v.status for v in a.verdicts.values()} == {"not_applicable"}
+    assert all(v.reasons == ("no pigment dots found",) for v in a.verdicts.values())
+    assert a.grade["status"] == "not_applicable" and len(a.dots) == 0
+    json.loads(a.to_json())
+
+
+def test_scale_from_metadata_and_clear_error_without(tmp_path):
+    photo = synth.render(synth.preset("good_medium", width_px=400, height_px=300))
+    paths = photo.write(tmp_path / "p.png")
+    a = analyze(paths["image"])
+    assert a.scale == {"px_per_mm": 20.0, "method": "metadata"}
+    assert a.source == str(paths["image"])
+    with pytest.raises(CalibrationError, match="px_per_mm"):
+        analyze(photo.image)
+    with pytest.raises(CalibrationError, match="positive"):
+        analyze(photo.image, px_per_mm=0)
+
+
+def test_to_dict_layout_and_strict_json(results):
+    d = json.loads(results["good_light"][1].to_json())
+    assert {"schema_version", "smpqa_version", "source", "scale", "parameters", "metrics",
+            "verdicts", "grade"} <= set(d)
+    assert set(d["verdicts"]) == set(CRITERIA)
+    for v in d["verdicts"].values():
+        assert set(v) == {"status", "reasons", "values", "thresholds"}
+    assert d["parameters"]["profile"]["size"]["median_diameter_mm"]["pass"] == 0.5
+
+
+def test_profile_override_changes_the_verdict(results):
+    photo, _ = results["good_medium"]
+    strict = {"size": {"median_diameter_mm": {"pass": 0.1, "warn": 0.2}}}
+    a = analyze(photo.image, px_per_mm=20, profile=strict)
+    assert a.verdicts["size"].status == "fail"
+    assert a.parameters["profile"]["size"]["median_diameter_mm"]["pass"] == 0.1
+    with pytest.raises(ProfileError):
+        analyze(photo.image, px_per_mm=20, profile={"sizes": {}})
+
+
+def test_front_view_judges_asymmetry():
+    photo, a = _analyze("asymmetric_hairline", view="front")
+    assert a.verdicts["hairline"].status == "fail"
+    assert a.metrics["hairline"]["asymmetry_mm"] == pytest.approx(
+        photo.truth["hairline"]["asymmetry_mm"], abs=1.5)
+    _, b = _analyze("asymmetric_hairline")
+    assert b.metrics["hairline"]["asymmetry_mm"] is None
+
+
+def test_roi_and_view_are_checked(results):
+    photo, _ = results["good_medium"]
+    with pytest.raises(RegionError, match="size"):
+        analyze(photo.image, px_per_mm=20, roi=np.ones((10, 10), bool))
+    with pytest.raises(RegionError, match="empty"):
+        analyze(photo.image, px_per_mm=20, roi=np.zeros(photo.image.shape[:2], bool))
+    with pytest.raises(ValueError, match="view"):
+        analyze(photo.image, px_per_mm=20, view="side")
+    roi = np.zeros(photo.image.shape[:2], bool)
+    roi[:, :800] = True
+    a = analyze(photo.image, px_per_mm=20, roi=roi)
+    assert a.regions["treated"][:, -10:].sum() == 0
