@@ -13,7 +13,7 @@ from numba import njit, prange
 
 __all__ = [
     "luminance", "block_percentile", "contrast", "peaks", "saddle_same", "suppress_weaker",
-    "ray_radius", "measure", "halo_ratio", "solve_radius",
+    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "line_map",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -71,6 +71,20 @@ def contrast(g, bg, block):
             b = ((1 - wy) * ((1 - wx) * bg[y0, x0] + wx * bg[y0, x1])
                  + wy * ((1 - wx) * bg[y1, x0] + wx * bg[y1, x1]))
             out[y, x] = 1.0 - g[y, x] / b if b > 0 else 0.0
+    return out
+
+
+@njit(cache=True, parallel=True)
+def line_map(c, co, level):
+    """Where an opening removed more than ``level`` of darkening (a thin line), its opened value.
+
+    NaN elsewhere. ``c`` is the darkening, ``co`` its opening.
+    """
+    H, W = c.shape
+    out = np.empty((H, W), np.float32)
+    for y in prange(H):
+        for x in range(W):
+            out[y, x] = co[y, x] if c[y, x] - co[y, x] > level else np.nan
     return out
 
 
@@ -163,6 +177,55 @@ def ray_radius(cs, xs, ys, rmax):
             rad[k] = r
         out[i] = np.median(rad)
     return out
+
+
+@njit(cache=True)
+def neighbours(xs, ys, reach, cell):
+    """CSR lists of the seeds within ``reach[i]`` px of each seed i, by a grid of ``cell`` px.
+
+    Returns (ptr, idx): seed i's neighbours are ``idx[ptr[i]:ptr[i + 1]]`` (itself excluded).
+    """
+    n = xs.size
+    gx = np.empty(n, np.int64)
+    gy = np.empty(n, np.int64)
+    nx = 1
+    ny = 1
+    for i in range(n):
+        gx[i] = xs[i] // cell
+        gy[i] = ys[i] // cell
+        nx = max(nx, gx[i] + 1)
+        ny = max(ny, gy[i] + 1)
+    # Bucket the seeds by cell (counting sort).
+    start = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        start[gy[i] * nx + gx[i] + 1] += 1
+    for c in range(nx * ny):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        c = gy[i] * nx + gx[i]
+        order[fill[c]] = i
+        fill[c] += 1
+    ptr = np.zeros(n + 1, np.int64)
+    for rep in range(2):  # first count, then fill
+        idx = np.empty(ptr[n], np.int64)
+        for i in range(n):
+            k = 0
+            r = reach[i]
+            span = int(r // cell) + 1
+            for cy in range(max(gy[i] - span, 0), min(gy[i] + span, ny - 1) + 1):
+                for cx in range(max(gx[i] - span, 0), min(gx[i] + span, nx - 1) + 1):
+                    c = cy * nx + cx
+                    for q in range(start[c], start[c + 1]):
+                        j = order[q]
+                        if j != i and (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 <= r * r:
+                            if rep == 1:
+                                idx[ptr[i] + k] = j
+                            k += 1
+            if rep == 0:
+                ptr[i + 1] = ptr[i] + k
+    return ptr, idx
 
 
 @njit(cache=True)
@@ -262,19 +325,22 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         rh = r_half[i]
         R = rh + margin
         Rs0 = max(R, 2.0 * rh + 2.0)
-        Rs1 = Rs0 + 3.0
         xi, yi = xs[i], ys[i]
         safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
-        # Local skin: median of the annulus [Rs0, Rs1], other dots' pixels left out.
-        ext = int(Rs1) + 1
-        buf = np.empty((3, (2 * ext + 1) ** 2), np.float32)
+        # Local skin: median of the annulus [Rs0, Rs1], sampled on four circles about a pixel
+        # apart; other dots' pixels and hairs left out.
+        n_ang = max(16, int(2 * math.pi * Rs0))
+        buf = np.empty((3, 4 * n_ang), np.float32)
         m = 0
-        for y in range(max(yi - ext, 0), min(yi + ext + 1, H)):
-            for x in range(max(xi - ext, 0), min(xi + ext + 1, W)):
-                d2 = (x - xi) ** 2 + (y - yi) ** 2
-                if d2 < Rs0 * Rs0 or d2 > Rs1 * Rs1 or (
-                        cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx,
-                                                         safe2)):
+        for k in range(4):
+            rad = Rs0 + k
+            for a in range(n_ang):
+                t = 2 * math.pi * (a + 0.5 * k) / n_ang
+                x = int(round(xi + rad * math.cos(t)))
+                y = int(round(yi + rad * math.sin(t)))
+                if x < 0 or y < 0 or x >= W or y >= H:
+                    continue
+                if cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
                     continue
                 if line.shape[0] > 1 and line[y, x] == line[y, x]:
                     continue
@@ -288,18 +354,17 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             S[c] = np.median(buf[c, :m])
         Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
         cx, cy = float(xi), float(yi)
-        e = int(R) + 1
+        e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
         # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
         tot = 0.0
         mx = 0.0
         my = 0.0
-        ix0, iy0 = int(round(cx)), int(round(cy))
-        for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
-            for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
+        for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
+            dy = y - cy
+            half = math.sqrt(max(R * R - dy * dy, 0.0))
+            for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
                 dx = x - cx
-                dy = y - cy
-                if dx * dx + dy * dy > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx,
-                                                             safe2):
+                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
                     continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
@@ -330,13 +395,13 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         bd = np.empty(nb)
         bx = np.empty(nb)
         by = np.empty(nb)
-        ix0, iy0 = int(round(cx)), int(round(cy))
-        for y in range(max(iy0 - e, 0), min(iy0 + e + 1, H)):
-            for x in range(max(ix0 - e, 0), min(ix0 + e + 1, W)):
+        for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
+            dy = y - cy
+            half = math.sqrt(max(R * R - dy * dy, 0.0))
+            for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
                 dx = x - cx
-                dy = y - cy
                 d2 = dx * dx + dy * dy
-                if d2 > R * R or not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
+                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
                     continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)

@@ -65,7 +65,7 @@ def _contrast_maps(rgb, block, open_lines, line_level):
     if open_lines:  # an opening wipes out lines narrower than 3 px (hairs), not dots
         co = cv2.morphologyEx(c, cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-        line = np.where(c - co > line_level, co, np.float32(np.nan))
+        line = K.line_map(c, co, np.float32(line_level))
         c = co
     cs = cv2.GaussianBlur(c, (0, 0), _SIGMA_P)
     return g, cs, line
@@ -98,14 +98,9 @@ def _seeds(cs, thresh, d_lo, saddle, d_hi):
 
 def _neighbours(xs, ys, reach):
     """CSR lists of the seeds within ``reach[i]`` px of each seed i."""
-    tree = cKDTree(np.stack([xs, ys], 1))
-    lists = tree.query_ball_point(tree.data, reach, return_sorted=False)
-    counts = np.fromiter((len(v) for v in lists), np.int64, len(lists))
-    flat = np.fromiter((j for v in lists for j in v), np.int64, int(counts.sum()))
-    self_hit = flat == np.repeat(np.arange(xs.size), counts)
-    ptr = np.zeros(xs.size + 1, np.int64)
-    np.cumsum(counts - 1, out=ptr[1:])  # every list holds the seed itself once
-    return ptr, flat[~self_hit]
+    cell = max(8.0, float(np.median(reach)))
+    return K.neighbours(xs.astype(np.float64), ys.astype(np.float64), reach.astype(np.float64),
+                        cell)
 
 
 def _blur_variance(req2, ratio, good):
