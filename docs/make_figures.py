@@ -1,4 +1,5 @@
-"""Render every simulator preset into a picture for docs/simulator.md.
+"""Render every simulator preset into a picture for docs/simulator.md (and, for
+docs/metrics.md, the audit overlay of a passing and a failing photo).
 
 Each picture shows the whole simulated photo (downscaled) beside a 4x
 enlargement of a 120 x 120 px area near its centre, upscaled with nearest
@@ -91,7 +92,22 @@ def main(argv=None) -> int:
         total += size
         print(f"{path}  {size / 1024:.0f} KB")
     print(f"{len(names)} pictures, {total / 1024:.0f} KB in all")
+    if not args.only:
+        metric_figures(out, seed=args.seed)
     return 0
+
+
+def metric_figures(out: Path, seed: int = 1) -> None:
+    """The report's overlay of a passing (good_light) and a failing (botched) photo."""
+    from smpqa import analyze
+    from smpqa.report.plots import overlay_png
+
+    for name, tag in (("good_light", "pass"), ("botched", "fail")):
+        photo = synth.render(synth.preset(name, width_px=800, height_px=600, seed=seed))
+        a = analyze(photo.image, px_per_mm=photo.scene.px_per_mm)
+        path = out / f"metrics_{tag}.png"
+        path.write_bytes(overlay_png(photo.image, a, max_px=800))
+        print(f"{path}  grade {a.grade['status']}")
 
 
 if __name__ == "__main__":
