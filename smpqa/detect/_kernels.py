@@ -328,7 +328,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         xi, yi = xs[i], ys[i]
         safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
         # Local skin: median of the annulus [Rs0, Rs0 + 3], sampled on four circles about a
-        # pixel apart; hairs left out.
+        # pixel apart; other dots' pixels and hairs left out.
         n_ang = max(16, int(2 * math.pi * Rs0))
         buf = np.empty((3, 4 * n_ang), np.float32)
         m = 0
@@ -340,9 +340,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 y = int(round(yi + rad * math.sin(t)))
                 if x < 0 or y < 0 or x >= W or y >= H:
                     continue
-                # Only pixels of this seed's own cell: dropping just the darker pixels of
-                # other cells would bias the median towards light skin.
-                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
+                # Other dots' pixels stay out; the annulus reaches past the seed's own cell
+                # when dots are dense, so bare skin of a neighbour's cell counts.
+                if cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
                     continue
                 if line.shape[0] > 1 and line[y, x] == line[y, x]:
                     continue

@@ -34,7 +34,7 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
     elif diameter_px is not None:
         lo, hi = (float(v) for v in diameter_px)
     elif px_per_mm is not None:
-        lo, hi = 0.15 * px_per_mm, 2.5 * px_per_mm
+        lo, hi = 0.15 * px_per_mm, 1.5 * px_per_mm
     else:
         lo, hi = 2.0, 60.0
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
@@ -140,10 +140,10 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
         The photo (anything :func:`smpqa.load_image` accepts).
     px_per_mm : float, optional
         Scale at the scalp; when given, ``diameter_mm`` is filled and the
-        expected dot sizes default to 0.15-2.5 mm (up to 8x good work).
+        expected dot sizes default to 0.15-1.5 mm.
     diameter_mm, diameter_px : (float, float), optional
         Expected range of dot diameters (give one of them). Without either,
-        0.15-2.5 mm when the scale is known, else 2-60 px.
+        0.15-1.5 mm when the scale is known, else 2-60 px.
     sensitivity : float
         Multiplies the detection threshold's inverse: 2 finds fainter dots
         (and more false ones), 0.5 only clear ones.
