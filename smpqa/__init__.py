@@ -2,7 +2,8 @@
 
 Public API: :func:`load_image`, :func:`detect_dots` (-> :class:`DotTable`),
 :func:`analyze` (-> :class:`Analysis` with :class:`Verdict` per criterion,
-judged against a :class:`Profile`). The simulator (:mod:`smpqa.synth`), the
+judged against a :class:`Profile`; the scale may come from a printed
+:class:`Marker`). The simulator (:mod:`smpqa.synth`), the
 HTML report (:mod:`smpqa.report`) and batch audits (:mod:`smpqa.batch`) are
 modules of their own.
 """
@@ -10,6 +11,7 @@ modules of their own.
 __version__ = "0.1.0"  # defined first: submodules record it in their results
 
 from .analysis import Analysis, analyze  # noqa: E402
+from .calibrate import Marker  # noqa: E402
 from .detect import DetectParams, DotTable, detect_dots  # noqa: E402
 from .errors import (  # noqa: E402
     CalibrationError,
@@ -30,6 +32,7 @@ __all__ = [
     "DotTable",
     "analyze",
     "Analysis",
+    "Marker",
     "Profile",
     "Verdict",
     "SmpqaError",

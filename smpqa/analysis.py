@@ -11,6 +11,14 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from . import __version__
+from .calibrate import (
+    Marker,
+    MarkerScale,
+    check_px_per_mm,
+    marker_region,
+    marker_scale,
+    paint_over,
+)
 from .detect import DotTable, detect_dots
 from .errors import CalibrationError, RegionError
 from .io import load_image, read_px_per_mm
@@ -22,6 +30,7 @@ from .metrics.size import measure_size
 from .metrics.uniformity import measure_uniformity
 from .profile import CRITERIA, Profile, worst
 from .region import Grid, treated_region
+from .roi import load_roi
 
 __all__ = ["analyze", "Analysis", "SCHEMA_VERSION"]
 
@@ -46,7 +55,10 @@ class Analysis:
     grade : dict
         ``{"status": worst criterion status, "summary": one sentence}``.
     scale : dict
-        ``{"px_per_mm": float, "method": "argument" | "metadata"}``.
+        ``{"px_per_mm": float, "method": "argument" | "marker" | "metadata"}``;
+        from a marker also ``uncertainty_px_per_mm``, ``marker_corners_px``,
+        ``marker_id`` and ``marker`` (its spec); with both an argument and a
+        marker, ``marker_px_per_mm`` as a cross-check.
     source : str
         The photo's path, or ``"array"``.
     parameters : dict
@@ -100,14 +112,13 @@ def _json_safe(obj):
 
 
 def _resolve_scale(image, px_per_mm):
+    """Scale from the argument, else the photo's metadata (docs/contracts.md#scale).
+
+    The printed marker, second in that order, is looked for by :func:`analyze`
+    itself (it needs the decoded photo); this is called when there is none.
+    """
     if px_per_mm is not None:
-        try:
-            v = float(px_per_mm)
-        except (TypeError, ValueError):
-            raise CalibrationError(f"px_per_mm must be a number, got {px_per_mm!r}") from None
-        if not (math.isfinite(v) and v > 0):
-            raise CalibrationError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
-        return {"px_per_mm": v, "method": "argument"}
+        return {"px_per_mm": check_px_per_mm(px_per_mm), "method": "argument"}
     if isinstance(image, (str, os.PathLike)):
         v = read_px_per_mm(image)
         if v is not None:
@@ -115,24 +126,63 @@ def _resolve_scale(image, px_per_mm):
     name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "the image array"
     raise CalibrationError(
         f"no scale for {name}: pass px_per_mm=... (pixels per millimetre at the scalp; "
-        f"measure a ruler in the photo), or use a photo written by `smpqa synth`, "
-        f"which stores its scale")
+        f"measure a ruler in the photo), or photograph a printed ArUco marker on the scalp "
+        f"and pass marker=smpqa.Marker(side_mm=...) (--marker-mm; see docs/calibration.md), "
+        f"or use a photo written by `smpqa synth`, which stores its scale")
 
 
-def _roi_cells(roi, grid: Grid, shape):
-    if roi is None:
+def _marker_scale(image, rgb, marker, scale):
+    """Find the marker; it gives the scale unless an explicit ``px_per_mm`` did."""
+    if not isinstance(marker, Marker):
+        raise TypeError(f"marker must be a smpqa.Marker, not {type(marker).__name__}")
+    name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "the image array"
+    found: MarkerScale = marker_scale(rgb, marker, name=name)
+    if scale is not None:  # the argument wins; the marker still checks it and is masked out
+        return {**scale, "marker_px_per_mm": found.px_per_mm}, found
+    return {"px_per_mm": found.px_per_mm, "method": "marker",
+            "uncertainty_px_per_mm": found.uncertainty_px_per_mm,
+            "marker_corners_px": [list(c) for c in found.corners_px], "marker_id": found.id,
+            "marker": marker.to_dict()}, found
+
+
+def _roi_name(roi):
+    if roi is None or isinstance(roi, str) and roi == "auto":
+        return roi
+    if isinstance(roi, (str, os.PathLike)):
+        return os.fspath(roi)
+    return "polygon" if isinstance(roi, dict) else "array"
+
+
+def _roi_cells(mask, exclude, grid: Grid):
+    """Grid cells to judge: the roi's (sampled at cell centres) minus any touching ``exclude``."""
+    if mask is None and exclude is None:
         return None
-    mask = np.asarray(roi)
-    if mask.shape[:2] != tuple(shape):
-        raise RegionError(f"the roi mask is {mask.shape[1::-1]} px (w, h) but the photo is "
-                          f"{shape[::-1]}; give a mask of the photo's size")
-    mask = mask.reshape(shape[0], shape[1], -1).any(axis=2)
-    cx, cy = grid.centres_px()
-    cells = mask[np.clip(np.round(cy).astype(int), 0, shape[0] - 1),
-                 np.clip(np.round(cx).astype(int), 0, shape[1] - 1)]
-    if not cells.any():
-        raise RegionError("the roi mask is empty: mark the scalp to judge with non-zero pixels")
+    cells = np.ones(grid.shape, bool)
+    if mask is not None:
+        cx, cy = grid.centres_px()
+        h, w = grid.image_shape
+        cells = mask[np.clip(np.round(cy).astype(int), 0, h - 1),
+                     np.clip(np.round(cx).astype(int), 0, w - 1)]
+        if not cells.any():
+            raise RegionError("the roi is empty on the analysis grid (0.25 mm cells): mark "
+                              "a larger part of the scalp")
+    if exclude is not None:
+        ys, xs = np.nonzero(exclude)
+        cells[grid.cell_of(xs, ys)] = False
+        if not cells.any():
+            raise RegionError("nothing is left to judge once the marker is left out: the "
+                              "marker covers the whole roi")
     return cells
+
+
+def _drop_marker_dots(dots: DotTable, exclude) -> DotTable:
+    """Remove the "dots" found on the marker's paper (its black cells look like huge dots)."""
+    if exclude is None or len(dots) == 0:
+        return dots
+    h, w = exclude.shape
+    on = exclude[np.clip(np.round(dots["y"]).astype(int), 0, h - 1),
+                 np.clip(np.round(dots["x"]).astype(int), 0, w - 1)]
+    return dots.select(~on) if on.any() else dots
 
 
 def _spacing_mm(x, y, ppm):
@@ -142,7 +192,8 @@ def _spacing_mm(x, y, ppm):
     return float(np.median(d[:, 1])) / ppm
 
 
-def analyze(image, *, px_per_mm=None, profile=None, roi=None, view=None) -> Analysis:
+def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
+            view=None) -> Analysis:
     """Audit SMP work in a photo: detect the dots, measure each criterion, judge it.
 
     Parameters
@@ -150,13 +201,23 @@ def analyze(image, *, px_per_mm=None, profile=None, roi=None, view=None) -> Anal
     image : str, os.PathLike or numpy.ndarray
         The photo (anything :func:`smpqa.load_image` accepts).
     px_per_mm : float, optional
-        Scale at the scalp. Without it, the scale stored by ``smpqa synth`` in
-        the PNG is used; otherwise :class:`~smpqa.CalibrationError`.
+        Scale at the scalp. Without it, the printed marker's scale (when
+        ``marker`` is given), else the scale stored by ``smpqa synth`` in the
+        PNG is used; otherwise :class:`~smpqa.CalibrationError`.
+    marker : Marker, optional
+        A printed ArUco marker lying on the scalp in the photo (see
+        docs/calibration.md). It must be found (else
+        :class:`~smpqa.CalibrationError`); it gives the scale unless
+        ``px_per_mm`` does, and its paper (grown by 10 % of its side) is
+        left out of the judged region and its "dots" dropped.
     profile : Profile, str, os.PathLike or dict, optional
         Thresholds (default: :meth:`Profile.default`); a path loads a TOML or
         JSON profile, a dict overrides the default.
-    roi : numpy.ndarray, optional
-        Mask of the photo's size, non-zero where the scalp is to be judged.
+    roi : numpy.ndarray, str, os.PathLike or dict, optional
+        Where the scalp is to be judged: a mask of the photo's size (array or
+        image file, non-zero inside), a JSON polygon file or dict
+        ``{"polygon": [[x, y], ...]}`` in pixels, or ``"auto"`` for the
+        skin-coloured part of the photo; see :func:`smpqa.roi.load_roi`.
     view : {None, "front"}
         ``"front"`` enables the left/right hairline asymmetry check.
 
@@ -180,14 +241,26 @@ def analyze(image, *, px_per_mm=None, profile=None, roi=None, view=None) -> Anal
     if view not in _VIEWS:
         raise ValueError(f"view must be None or 'front', got {view!r}")
     prof = _as_profile(profile)
-    scale = _resolve_scale(image, px_per_mm)
-    ppm = scale["px_per_mm"]
+    # Argument -> marker -> metadata: all but the marker are known before decoding the photo.
+    scale = None if marker is not None and px_per_mm is None else _resolve_scale(image,
+                                                                                 px_per_mm)
     rgb = load_image(image)
+    found = None
+    if marker is not None:
+        scale, found = _marker_scale(image, rgb, marker, scale)
+    ppm = scale["px_per_mm"]
     source = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "array"
-    dots = detect_dots(rgb, px_per_mm=ppm)
+    mask = None if roi is None else load_roi(roi, rgb.shape[:2], rgb=rgb, px_per_mm=ppm)
+    exclude = None if found is None else marker_region(rgb, found.corners_px)
     grid = Grid.for_image(rgb.shape[:2], ppm)
-    roi_cells = _roi_cells(roi, grid, rgb.shape[:2])
+    roi_cells = _roi_cells(mask, exclude, grid)
+    # The print is painted over before detection: its bright paper would make the skin along
+    # its edge look dark; then anything still found on it is dropped.
+    shown = rgb if exclude is None else paint_over(rgb, exclude)
+    dots = _drop_marker_dots(detect_dots(shown, px_per_mm=ppm), exclude)
     params = {"px_per_mm": ppm, "view": view, "roi": roi is not None,
+              "roi_source": _roi_name(roi),
+              "marker": None if marker is None else marker.to_dict(),
               "profile": prof.to_dict(), "profile_source": prof.source}
     if len(dots) == 0:
         empty = np.zeros(grid.shape, bool)

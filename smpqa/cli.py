@@ -26,6 +26,21 @@ def _profile_arg(path):
     return None if path is None else Profile.load(path)
 
 
+def _marker_arg(args):
+    """The --marker-* flags as a Marker, or None without --marker-mm."""
+    if args.marker_mm is None:
+        if args.marker_id is not None or args.marker_dict != "DICT_4X4_50":
+            raise _UsageError("--marker-dict and --marker-id need --marker-mm (the printed "
+                              "marker's side in mm)")
+        return None
+    from .calibrate import Marker
+
+    try:
+        return Marker(side_mm=args.marker_mm, dictionary=args.marker_dict, id=args.marker_id)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from exc
+
+
 def _fails(statuses, fail_on) -> bool:
     return fail_on is not None and any(_STATUS_RANK[s] >= _STATUS_RANK[fail_on]
                                        for s in statuses)
@@ -80,9 +95,11 @@ def _cmd_analyze(args) -> int:
     if len(args.photos) > 1 and any(outputs):
         raise _UsageError("--json/--csv/--html take one photo; for many use `smpqa batch`")
     profile = _profile_arg(args.profile)
+    marker = _marker_arg(args)
     statuses = []
     for photo in args.photos:
-        a = analyze(photo, px_per_mm=args.px_per_mm, profile=profile, view=args.view)
+        a = analyze(photo, px_per_mm=args.px_per_mm, marker=marker, profile=profile,
+                    roi=args.roi, view=args.view)
         print(_verdict_table(a))
         statuses += [v.status for v in a.verdicts.values()]
         if args.json:
@@ -112,7 +129,8 @@ def _cmd_batch(args) -> int:
         raise _UsageError("--jobs must be at least 1")
     profile = _profile_arg(args.profile)
     opts = BatchOptions(px_per_mm=args.px_per_mm, view=args.view, html=not args.no_html,
-                        force=args.force, profile=profile.to_dict() if profile else None)
+                        force=args.force, profile=profile.to_dict() if profile else None,
+                        marker=_marker_arg(args), roi=args.roi)
     res = run_batch(photos, args.out, opts, jobs=args.jobs, scheduler=args.scheduler,
                     progress=not args.quiet)
     print(f"{len(photos)} photos: {res['n_ok']} analysed ({res['n_skipped']} already done), "
@@ -165,6 +183,18 @@ def _cmd_profile(args) -> int:
 def _common(p):
     p.add_argument("--px-per-mm", type=float, help="scale at the scalp (default: the photo's "
                    "own metadata, written by `smpqa synth`)")
+    p.add_argument("--marker-mm", type=float, metavar="MM",
+                   help="a printed ArUco marker of this side (mm, the black square) lies on "
+                        "the scalp: take the scale from it and leave it out of the judged "
+                        "region (see docs/calibration.md)")
+    p.add_argument("--marker-dict", default="DICT_4X4_50", metavar="NAME",
+                   help="its cv2.aruco dictionary (default DICT_4X4_50)")
+    p.add_argument("--marker-id", type=int, metavar="N",
+                   help="its id, when the photo holds more than one marker")
+    p.add_argument("--roi", metavar="MASK|POLYGON|auto",
+                   help="judge only this region: a mask image of the photo's size (non-zero "
+                        "inside), a JSON polygon {\"polygon\": [[x, y], ...]} in pixels, or "
+                        "'auto' (the skin-coloured part)")
     p.add_argument("--profile", help="thresholds, TOML or JSON (see `smpqa profile --show`)")
     p.add_argument("--view", choices=["front"], help="front view: judge left/right asymmetry")
     p.add_argument("--fail-on", choices=["warn", "fail"],
@@ -236,6 +266,10 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--write", metavar="PATH", help="write the profile as TOML")
     pr.add_argument("--profile", help="start from this profile instead of the default")
     pr.set_defaults(func=_cmd_profile)
+
+    from .research._cli import register  # dataset make, evaluate
+
+    register(sub)
     return p
 
 

@@ -25,6 +25,7 @@ import functools
 import io
 import math
 import os
+import re
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -57,6 +58,8 @@ _FORMATS = ("JPEG", "PNG", "TIFF", "WEBP")
 _ALPHA_CHOICES = ("white", "drop")
 _ADVICE = "re-export the photo as JPEG or PNG"
 _ORIENTATION_TAG = 0x0112
+# C0/C1 controls, line and paragraph separators, and lone surrogates (undecodable bytes).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 _limit_lock = threading.Lock()
 _limit_users = 0
@@ -156,7 +159,7 @@ def read_px_per_mm(path: _PathArg | np.ndarray) -> float | None:
     if isinstance(path, np.ndarray):
         return None
     path = _as_path(path)
-    name = os.fsdecode(path)
+    name = _shown_name(path)
     with _opened(path, name) as img:
         value = img.info.get(PX_PER_MM_KEY)
         small = img.width * img.height <= DEFAULT_MAX_PIXELS
@@ -246,17 +249,26 @@ def _check_size(width: int, height: int, max_pixels: int | None, where: str) -> 
 # --- files -----------------------------------------------------------------
 
 
+def _shown_name(path: _PathArg) -> str:
+    """The path as messages show it: control characters (a newline in a file name) and
+    bytes that are not UTF-8 are escaped, so that a message stays one printable line."""
+    return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], os.fsdecode(path))
+
+
 def _decode_file(path: _PathArg, max_pixels: int | None, alpha: str) -> np.ndarray:
-    name = os.fsdecode(path)
+    name = _shown_name(path)
     where = f"cannot read '{name}'"
     with _opened(path, name) as img:
         _check_size(img.width, img.height, max_pixels, where)
         # Before getexif(): for PNG it decodes the image, which empties img.tile.
         high_depth = _bits_per_sample(img) > 8
-        orientation = img.getexif().get(_ORIENTATION_TAG, 1)
         if not high_depth:
             pixels = _pillow_pixels(img, name)
+            # Read after decoding: Pillow's TIFF loader applies the orientation itself and
+            # drops the tag, so reading it first would rotate TIFFs twice.
+            orientation = img.getexif().get(_ORIENTATION_TAG, 1)
         else:
+            orientation = img.getexif().get(_ORIENTATION_TAG, 1)
             pixels = _decode_opencv(path, name)
             if _opencv_orients(img.format):
                 orientation = 1
@@ -298,6 +310,9 @@ def _read_error(name: str, exc: BaseException) -> ImageError:
         reason = "permission denied; check the file's permissions or copy it somewhere readable"
     elif isinstance(exc, UnidentifiedImageError):
         reason = f"not a JPEG, PNG, TIFF or WebP image, or its header is damaged; {_ADVICE}"
+    elif isinstance(exc, OSError) and exc.filename is not None:
+        # The file system refused it (a symlink loop, a name too long...): not the photo's fault.
+        reason = f"cannot open the file ({exc.strerror or exc}); check the path"
     elif isinstance(exc, MemoryError):
         reason = "not enough memory to decode it; pass a smaller max_pixels or downscale the photo"
     else:

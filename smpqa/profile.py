@@ -82,6 +82,8 @@ METRIC_LABELS: dict[str, tuple[str, str, str, str]] = {
     "empty_circle_ratio": ("largest empty-gap ratio", "", "", "bare gaps"),
     "width_mm": ("hairline fall-off width", "mm", "too hard an edge", "too diffuse an edge"),
     "asymmetry_mm": ("hairline asymmetry", "mm", "", "lopsided hairline"),
+    "irregularity_ratio": ("hairline irregularity over a straight edge's", "",
+                           "ruler-straight edge", ""),
     "blowout_share": ("share of blown-out dots", "", "", "too much blowout"),
     "density_per_cm2": ("dot density", "/cm²", "too sparse", "too dense"),
 }
@@ -111,6 +113,8 @@ _DEFAULT = {
     },
     "hairline": {
         "width_mm": {"pass": 5, "warn": 2},
+        # At or below the noise floor of a straight edge the line is ruler-straight: warn only.
+        "irregularity_ratio": {"pass": 1.0, "warn": 0.0},
         "asymmetry_mm": {"pass": 2, "warn": 5},
     },
     "blowout": {

@@ -202,9 +202,12 @@ def test_result_is_json_safe_and_complete():
     d = json.loads(json.dumps(hl.to_dict()))
     assert "band" not in d and d["found"] is True and d["side"] == "top"
     assert len(d["contour_px"]) == hl.contour_px.shape[0] >= 3
-    assert set(hl.metrics()) == {"width_mm", "irregularity_mm", "irregularity_floor_mm",
-                                 "asymmetry_mm"}
-    assert all(math.isfinite(v) for v in hl.metrics().values())
+    m = hl.metrics()
+    assert set(m) == {"width_mm", "irregularity_mm", "irregularity_floor_mm",
+                      "irregularity_ratio", "asymmetry_mm"}
+    assert all(math.isfinite(v) for v in m.values())
+    assert m["irregularity_ratio"] == pytest.approx(m["irregularity_mm"]
+                                                   / m["irregularity_floor_mm"])
     assert hl.n_dots_used > 100
     with pytest.raises(AttributeError):
         hl.width_mm = 1.0  # frozen

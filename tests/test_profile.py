@@ -32,6 +32,7 @@ EXPECTED_DEFAULT = {
     },
     "hairline": {
         "width_mm": (5.0, 2.0, "lower"),
+        "irregularity_ratio": (1.0, 0.0, "lower"),
         "asymmetry_mm": (2.0, 5.0, "upper"),
     },
     "blowout": {"blowout_share": (0.05, 0.15, "upper")},
@@ -407,7 +408,7 @@ def test_not_applicable_helper():
     assert v.status == "not_applicable"
     assert v.reasons == ("no hairline edge in the photo",)
     assert v.values == {}
-    assert set(v.thresholds) == {"width_mm", "asymmetry_mm"}
+    assert set(v.thresholds) == {"width_mm", "irregularity_ratio", "asymmetry_mm"}
     with pytest.raises(ProfileError, match="valid criteria"):
         Profile.default().not_applicable("hair", "x")
 

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..calibrate import check_px_per_mm
 from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..io import load_image
@@ -41,18 +42,6 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
         raise ValueError(f"the dot diameter range must be two increasing positive numbers, "
                          f"got {lo:g}..{hi:g} px")
     return max(lo, 1.5), hi
-
-
-def _check_scale(px_per_mm):
-    if px_per_mm is None:
-        return None
-    try:
-        v = float(px_per_mm)
-    except (TypeError, ValueError):
-        raise CalibrationError(f"px_per_mm must be a number, got {px_per_mm!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise CalibrationError(f"px_per_mm must be a positive finite number, got {px_per_mm!r}")
-    return v
 
 
 def _contrast_maps(rgb, block, open_lines, line_level):
@@ -182,7 +171,7 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     True
     """
     p = params or DetectParams()
-    px_per_mm = _check_scale(px_per_mm)
+    px_per_mm = None if px_per_mm is None else check_px_per_mm(px_per_mm)
     if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity)
             and sensitivity > 0):
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")

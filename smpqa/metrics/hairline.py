@@ -105,9 +105,14 @@ class Hairline:
     reason: str | None = None
 
     def metrics(self) -> dict:
+        """The hairline's metrics; ``irregularity_ratio`` is the irregularity over the noise
+        floor of a straight edge at this width and density (below 1: ruler-straight)."""
+        ratio = None
+        if self.irregularity_mm is not None and self.irregularity_floor_mm:
+            ratio = self.irregularity_mm / self.irregularity_floor_mm
         return {"width_mm": self.width_mm, "irregularity_mm": self.irregularity_mm,
                 "irregularity_floor_mm": self.irregularity_floor_mm,
-                "asymmetry_mm": self.asymmetry_mm}
+                "irregularity_ratio": ratio, "asymmetry_mm": self.asymmetry_mm}
 
     def to_dict(self) -> dict:
         """JSON-safe summary (the contour as a list; the band mask left out)."""

@@ -220,7 +220,9 @@ def write_html(path, html_text: str) -> None:
     # os.open with 0o666 lets the umask decide the mode, as a plain open() would.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        # backslashreplace: a page built elsewhere may hold lone surrogates (see _e).
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace",
+                       newline="\n") as fh:
             fh.write(html_text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -384,7 +386,10 @@ def _item_column(label: str, analysis, rgb) -> str:
 
 
 def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+    # A file name's bytes that are not UTF-8 arrive as lone surrogates, which no UTF-8 page
+    # can hold (writing it would fail): show them as \udcXX escapes instead.
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return html.escape(text, quote=True)
 
 
 def _img(png: bytes, cls: str, alt: str) -> str:

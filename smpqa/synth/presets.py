@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .scene import Clutter, Hairline, Scene
+from .scene import Clutter, Hairline, PrintedMarker, Scene
 
 __all__ = ["PRESETS", "preset", "preset_names"]
 
@@ -30,6 +30,10 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], dict]] = {
                     dict(clutter=Clutter(jpeg_quality=75, noise=3.0, blur_px=0.9))),
     "good_lowres": ("good work photographed at 12 px/mm", (),
                     dict(px_per_mm=12.0)),
+    "good_marker": ("good work on medium skin with a 10 mm printed ArUco marker for scale", (),
+                    dict(skin_lab=_MEDIUM, pigment_lab=(24.0, 0.0, 0.0),
+                         marker=PrintedMarker(side_mm=10.0, centre=(0.15, 0.8),
+                                              rotation_deg=12.0))),
     "oversized": ("dots 2.7x too large (0.8 mm)", ("size",),
                   dict(dot_diameter_mm=0.80, density_per_cm2=40.0)),
     "uneven_size": ("dots of very uneven size", ("size",),
@@ -79,8 +83,8 @@ def preset(name: str, **overrides) -> Scene:
     name : str
         One of :func:`preset_names`.
     **overrides
-        Any :class:`Scene` field (``hairline``/``clutter`` may be dicts of
-        their own fields to change).
+        Any :class:`Scene` field (``hairline``/``clutter``/``marker`` may be
+        dicts of their own fields to change).
 
     Returns
     -------
@@ -101,9 +105,10 @@ def preset(name: str, **overrides) -> Scene:
         params = dict(PRESETS[name][2])
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}") from None
-    for key in ("hairline", "clutter"):
+    for key in ("hairline", "clutter", "marker"):
         if isinstance(overrides.get(key), dict):
-            base = params.get(key, getattr(Scene(), key))
+            # Only the marker may be None: a dict then describes a marker from its defaults.
+            base = params.get(key, getattr(Scene(), key)) or PrintedMarker()
             overrides[key] = type(base)(**{**_fields(base), **overrides[key]})
     params.update(overrides)
     return Scene(**params)

@@ -19,6 +19,7 @@ from scipy import ndimage
 from scipy.optimize import nnls
 from scipy.special import ndtr
 from skimage.color import deltaE_ciede2000
+from skimage.measure import points_in_poly
 
 from ..color import lab_to_linear, linear_to_lab, linear_to_srgb
 from ._kernels import composite, new_transmittance, stamp_capsules
@@ -34,6 +35,10 @@ _PATCH_CAP = 2.5  # densest patch, x the nominal density
 _FWHM_10_90 = 2.0 * 1.2815515655446004  # 10-90 % width of a Gaussian CDF, in sigmas
 _SRGB_LUT_SIZE = 16384
 _SRGB_LUT = (linear_to_srgb(np.linspace(0, 1, _SRGB_LUT_SIZE)) * 255.0).astype(np.float32)
+_PAPER_WHITE_LAB = (95.0, 0.0, 0.0)
+_PAPER_BLACK_LAB = (10.0, 0.0, 0.0)
+_CAMERA_DISTANCE_MM = 150.0  # sets the keystone of a tilted marker (a phone held 15 cm away)
+_MARKER_SUPERSAMPLE = 4  # sub-pixels per pixel side when the print is drawn
 
 
 @dataclass(frozen=True)
@@ -359,6 +364,93 @@ def _camera(scene, rng, img):
     return out
 
 
+# --- printed marker -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _MarkerGeometry:
+    """Where a printed marker lands in the photo (px, pixel centres at integers)."""
+
+    corners_px: np.ndarray  # black square, cv2.aruco order: marker's TL, TR, BR, BL
+    paper_px: np.ndarray  # the print with its one-module white margin, same order
+    modules: int  # modules across the black square (data bits + 2 border bits)
+
+
+def _project(scene: Scene, uv_mm) -> np.ndarray:
+    """Photo pixels of points (u right, v down; mm from the marker's centre) on the print."""
+    mk = scene.marker
+    t, r = math.radians(mk.tilt_deg), math.radians(mk.rotation_deg)
+    u, v = uv_mm[:, 0], uv_mm[:, 1]
+    # Pinhole camera over a print tilted about its u axis: foreshortening plus keystone.
+    z = _CAMERA_DISTANCE_MM + v * math.sin(t)
+    x, y = _CAMERA_DISTANCE_MM * u / z, _CAMERA_DISTANCE_MM * v * math.cos(t) / z
+    xr, yr = math.cos(r) * x - math.sin(r) * y, math.sin(r) * x + math.cos(r) * y
+    cx = mk.centre[0] * scene.width_px - 0.5
+    cy = mk.centre[1] * scene.height_px - 0.5
+    return np.stack([cx + xr * scene.px_per_mm, cy + yr * scene.px_per_mm], axis=1)
+
+
+def _marker_geometry(scene: Scene) -> _MarkerGeometry:
+    mk = scene.marker
+    n = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, mk.dictionary)).markerSize + 2
+    square = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float)
+    half = mk.side_mm / 2
+    return _MarkerGeometry(_project(scene, square * half),
+                           _project(scene, square * half * (n + 2) / n), n)
+
+
+def _hide_under_paper(dots: dict, geo: _MarkerGeometry) -> dict:
+    """Drop the dots whose centre the print covers: they are not in the photo."""
+    if dots["x"].size == 0:
+        return dots
+    under = points_in_poly(np.stack([dots["x"], dots["y"]], axis=1), geo.paper_px)
+    return {k: v[~under] for k, v in dots.items()}
+
+
+def _layer_marker(scene: Scene, geo: _MarkerGeometry, img) -> None:
+    """Composite the opaque print over the skin, antialiased by supersampling."""
+    H, W = img.shape[:2]
+    lo = np.floor(geo.paper_px.min(axis=0)).astype(int) - 2
+    hi = np.ceil(geo.paper_px.max(axis=0)).astype(int) + 3
+    x0, y0 = max(lo[0], 0), max(lo[1], 0)
+    x1, y1 = min(hi[0], W), min(hi[1], H)
+    if x1 <= x0 or y1 <= y0:
+        return
+    s = _MARKER_SUPERSAMPLE
+    mk = scene.marker
+    m = max(4, math.ceil(mk.side_mm * scene.px_per_mm * s / geo.modules))  # canvas px / module
+    code = cv2.aruco.generateImageMarker(
+        cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, mk.dictionary)), mk.id,
+        geo.modules * m, borderBits=1)
+    canvas = cv2.copyMakeBorder(code, m, m, m, m, cv2.BORDER_CONSTANT, value=255)
+    canvas = (canvas > 127).astype(np.float32)
+    N = canvas.shape[0]
+    src = np.array([[-0.5, -0.5], [N - 0.5, -0.5], [N - 0.5, N - 0.5], [-0.5, N - 0.5]],
+                   np.float32)
+    # Sub-pixel k of photo pixel x0 + k // s has its centre at x0 - 0.5 + (k + 0.5) / s.
+    dst = ((geo.paper_px - [x0, y0] + 0.5) * s - 0.5).astype(np.float32)
+    M = cv2.getPerspectiveTransform(src, dst)
+    size = ((x1 - x0) * s, (y1 - y0) * s)
+    white = cv2.warpPerspective(canvas, M, size, flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.ones_like(canvas), M, size, flags=cv2.INTER_LINEAR)
+    # Averaging the sub-pixels in linear light gives each pixel its share of paper and of white.
+    white = cv2.resize(white, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)[..., None]
+    cover = cv2.resize(cover, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)[..., None]
+    w_lin = lab_to_linear(_PAPER_WHITE_LAB).astype(np.float32)
+    b_lin = lab_to_linear(_PAPER_BLACK_LAB).astype(np.float32)
+    win = img[y0:y1, x0:x1]
+    win[:] = win * (1 - cover) + (cover - white) * b_lin + white * w_lin
+
+
+def _marker_truth(scene: Scene, geo: _MarkerGeometry) -> dict:
+    c = geo.corners_px
+    side_px = np.linalg.norm(np.roll(c, -1, axis=0) - c, axis=1).mean()
+    mk = scene.marker
+    return {"corners_px": np.round(c, 3).tolist(),
+            "paper_corners_px": np.round(geo.paper_px, 3).tolist(),
+            "px_per_mm_at_marker": float(side_px / mk.side_mm), "side_mm": mk.side_mm,
+            "id": mk.id, "dictionary": mk.dictionary}
+
+
 # --- truth --------------------------------------------------------------------------------------
 
 def _core_depth(skin_lab, paint_lab, alpha):
@@ -387,7 +479,7 @@ def pigment_cast_delta_e(skin_lab, pigment_lab) -> float:
     return float(deltaE_ciede2000(linear_to_lab(C), linear_to_lab(fit)))
 
 
-def _truth(scene: Scene, lay: _Layout, dots: dict, hairs: np.ndarray) -> dict:
+def _truth(scene: Scene, lay: _Layout, dots: dict, hairs: np.ndarray, geo=None) -> dict:
     ppm = scene.px_per_mm
     d_mm = dots["diameter_px"] / ppm
     n = d_mm.size
@@ -396,7 +488,11 @@ def _truth(scene: Scene, lay: _Layout, dots: dict, hairs: np.ndarray) -> dict:
     step = 0.25
     gx, gy = np.meshgrid(np.arange(1 + step / 2, scene.width_mm - 1, step),
                          np.arange(1 + step / 2, scene.height_mm - 1, step))
-    area_cm2 = float((lay.hairline_factor(gx, gy) >= 0.9).sum()) * step * step / 100
+    worked = lay.hairline_factor(gx, gy) >= 0.9
+    if geo is not None:  # the print hides its dots, so its area holds none either
+        pts = np.stack([gx.ravel() * ppm - 0.5, gy.ravel() * ppm - 0.5], axis=1)
+        worked &= ~points_in_poly(pts, geo.paper_px).reshape(gx.shape)
+    area_cm2 = float(worked.sum()) * step * step / 100
     xm, ym = (dots["x"] + 0.5) / ppm, (dots["y"] + 0.5) / ppm
     inner = ((xm >= 1) & (xm <= scene.width_mm - 1) & (ym >= 1) & (ym <= scene.height_mm - 1)
              & (lay.hairline_factor(xm, ym) >= 0.9))
@@ -417,6 +513,8 @@ def _truth(scene: Scene, lay: _Layout, dots: dict, hairs: np.ndarray) -> dict:
         "n_hairs": int(len(hairs)),
         "hairline": _hairline_truth(scene, lay),
     }
+    if geo is not None:
+        truth["marker"] = _marker_truth(scene, geo)
     return truth
 
 
@@ -465,6 +563,9 @@ def render(scene: Scene) -> SynthPhoto:
     rng = _rngs(scene.seed)
     lay = _Layout(scene, rng)
     dots = _dot_table(scene, lay, rng)
+    geo = None if scene.marker is None else _marker_geometry(scene)
+    if geo is not None:
+        dots = _hide_under_paper(dots, geo)
     H, W = scene.height_px, scene.width_px
     img = np.empty((H, W, 3), np.float32)
     img[:] = lab_to_linear(scene.skin_lab).astype(np.float32)
@@ -476,6 +577,9 @@ def render(scene: Scene) -> SynthPhoto:
                halo_width=np.maximum(scene.blowout_spread * r, 0.5))
     composite(img, T, lab_to_linear(scene.pigment_lab).astype(np.float32))
     hairs = _layer_hairs(scene, lay, rng, img)
+    if geo is not None:  # paper on the skin: lit, blurred and encoded like the rest
+        _layer_marker(scene, geo, img)
     _layer_light(scene, rng, img)
     image = _camera(scene, rng, img)
-    return SynthPhoto(image=image, dots=dots, truth=_truth(scene, lay, dots, hairs), scene=scene)
+    return SynthPhoto(image=image, dots=dots, truth=_truth(scene, lay, dots, hairs, geo),
+                      scene=scene)

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-__all__ = ["Scene", "Hairline", "Clutter"]
+__all__ = ["Scene", "Hairline", "Clutter", "PrintedMarker"]
 
 _SIDES = ("none", "top", "bottom", "left", "right")
 
@@ -97,6 +97,53 @@ class Clutter:
 
 
 @dataclass(frozen=True, slots=True)
+class PrintedMarker:
+    """A printed ArUco marker lying flat on the scalp, for calibration by scale.
+
+    The print is the marker (its black square of ``side_mm``) with a white
+    margin one module wide all round, opaque paper (white L* 95, black L* 10)
+    that hides the skin and the dots under it.
+
+    Parameters
+    ----------
+    side_mm : float
+        Side of the black square, mm.
+    id : int
+        Marker id in ``dictionary``.
+    dictionary : str
+        A ``cv2.aruco`` predefined dictionary name.
+    centre : (float, float)
+        The marker's centre as fractions of the frame's width and height.
+    rotation_deg : float
+        In-plane rotation, degrees.
+    tilt_deg : float
+        Tilt of the print towards the camera about its own horizontal axis,
+        0 to 60 degrees: foreshortens that axis by cos(tilt) and adds the
+        mild keystone of a camera 150 mm away.
+    """
+
+    side_mm: float = 10.0
+    id: int = 0
+    dictionary: str = "DICT_4X4_50"
+    centre: tuple[float, float] = (0.15, 0.85)
+    rotation_deg: float = 0.0
+    tilt_deg: float = 0.0
+
+    def __post_init__(self):
+        from ..calibrate import Marker  # validates the side, the dictionary and the id
+
+        _check(self.id is not None, "a printed marker needs an id")
+        Marker(side_mm=self.side_mm, dictionary=self.dictionary, id=self.id)
+        _check(len(self.centre) == 2 and all(math.isfinite(v) and 0 <= v <= 1
+                                             for v in self.centre),
+               "marker centre must be two fractions of the frame within [0, 1]")
+        # A tuple whatever was given (a list from JSON): the scene stays hashable.
+        object.__setattr__(self, "centre", tuple(float(v) for v in self.centre))
+        _check(math.isfinite(self.rotation_deg), "marker rotation_deg must be finite")
+        _check(0 <= self.tilt_deg < 60, "marker tilt_deg must be within [0, 60)")
+
+
+@dataclass(frozen=True, slots=True)
 class Scene:
     """Everything that defines one simulated photo.
 
@@ -133,6 +180,9 @@ class Scene:
     hairline : Hairline
     clutter : Clutter
     seed : int
+    marker : PrintedMarker or None
+        A printed calibration marker on the scalp; ``None`` (the default)
+        draws none.
     """
 
     width_px: int = 1200
@@ -158,6 +208,7 @@ class Scene:
     hairline: Hairline = Hairline()
     clutter: Clutter = Clutter()
     seed: int = 0
+    marker: PrintedMarker | None = None
 
     def __post_init__(self):
         _check(8 <= self.width_px <= 20000 and 8 <= self.height_px <= 20000,
@@ -171,12 +222,15 @@ class Scene:
             _check(0 <= getattr(self, name) <= 1, f"{name} must be within [0, 1]")
         _check(self.patch_scale_mm > 0 and self.cluster_radius_mm > 0, "scales must be > 0")
         _check(0 <= self.jitter <= 2, "jitter must be within [0, 2]")
+        _check(self.marker is None or isinstance(self.marker, PrintedMarker),
+               "marker must be None or a PrintedMarker")
 
     def replace(self, **changes) -> Scene:
-        """Return a copy with some fields changed (``hairline``/``clutter`` accept dicts)."""
-        for key in ("hairline", "clutter"):
+        """A copy with some fields changed (``hairline``/``clutter``/``marker`` accept dicts)."""
+        for key in ("hairline", "clutter", "marker"):
             if isinstance(changes.get(key), dict):
-                changes[key] = dataclasses.replace(getattr(self, key), **changes[key])
+                base = getattr(self, key) or PrintedMarker()  # only the marker may be None
+                changes[key] = dataclasses.replace(base, **changes[key])
         return dataclasses.replace(self, **changes)
 
     @property
