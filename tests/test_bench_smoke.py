@@ -1,0 +1,63 @@
+"""Smoke test of benchmarks/bench_detect.py on a tiny photo (no timing is asserted)."""
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_detect.py"
+
+
+def _run_bench(tmp_path, methods):
+    out = tmp_path / "bench.json"
+    cmd = [sys.executable, str(SCRIPT), "--size", "tiny", "--preset", "good_light",
+           "--repeat", "1", "--methods", methods, "--json", str(out)]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| good_light" in r.stdout  # the table was printed
+    data = json.loads(out.read_text())
+    return {row["method"]: row for row in data["rows"]}, data
+
+
+def _is_time(v):
+    return isinstance(v, float) and math.isfinite(v) and v >= 0
+
+
+def test_smpqa_only_run_writes_scores_and_timings(tmp_path):
+    rows, data = _run_bench(tmp_path, "smpqa")
+    assert set(rows) == {"smpqa"}
+    row = rows["smpqa"]
+    assert row["f1"] > 0.9
+    assert _is_time(row["first_s"]) and _is_time(row["warm_s"]) and row["n_warm"] == 1
+    assert isinstance(row["rss_mb"], float) and isinstance(row["traced_mb"], float)
+    assert data["image_bytes"] == 400 * 300 * 3
+    assert data["machine"]["cpu_count"] >= 1 and data["machine"]["numpy_version"]
+
+
+def test_run_with_trackpy_and_sep(tmp_path):
+    pytest.importorskip("trackpy")
+    pytest.importorskip("sep")
+    rows, _ = _run_bench(tmp_path, "smpqa,trackpy,sep")
+    assert set(rows) == {"smpqa", "trackpy", "sep"}
+    assert rows["smpqa"]["f1"] > 0.9
+    for row in rows.values():
+        assert 0.0 <= row["f1"] <= 1.0
+        assert _is_time(row["first_s"]) and _is_time(row["warm_s"])
+
+
+def test_missing_peer_is_skipped_with_a_note(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_detect", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_detect", bench)  # dataclasses look it up
+    spec.loader.exec_module(bench)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "trackpy" else real(name, *a))
+    ok, notes = bench.available_methods(["smpqa", "trackpy", "nope"])
+    assert ok == ["smpqa"]
+    assert any("trackpy: skipped, missing trackpy" in n for n in notes)
+    assert any("nope: unknown method" in n for n in notes)
