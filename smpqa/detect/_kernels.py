@@ -393,6 +393,11 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         I2 = 0.0
         cnt = 0
         k1 = -0.5 / (sigma_p * sigma_p)
+        # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
+        Rc2 = (rh + 1.0) ** 2
+        tc = 0.0
+        mcx = 0.0
+        mcy = 0.0
         nb = (2 * e + 1) ** 2
         bd = np.empty(nb)
         bx = np.empty(nb)
@@ -410,6 +415,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 tot += D
                 mx += D * dx
                 my += D * dy
+                if d2 <= Rc2:
+                    tc += D
+                    mcx += D * dx
+                    mcy += D * dy
                 mxx += D * dx * dx
                 myy += D * dy * dy
                 mxy += D * dx * dy
@@ -429,8 +438,12 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         if tot > 0:
             ux = mx / tot
             uy = my / tot
-            out[i, 0] = cx + ux
-            out[i, 1] = cy + uy
+            if tc > 0:
+                out[i, 0] = cx + mcx / tc
+                out[i, 1] = cy + mcy / tc
+            else:
+                out[i, 0] = cx + ux
+                out[i, 1] = cy + uy
             out[i, 2] = tot
             out[i, 3] = P / wsum
             out[i, 4] = mxx / tot - ux * ux
