@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import re
-import tempfile
 import traceback
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .io import write_text_atomic
 from .profile import CRITERIA
 
 if TYPE_CHECKING:  # the annotation only: keep `import smpqa.batch` light
@@ -102,21 +102,6 @@ def photo_key(path) -> str:
     return f"{stem}-{digest}"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # A file name with bytes that are not UTF-8 reaches us as lone surrogates, which UTF-8
-        # cannot hold: write them as \udcXX escapes rather than lose the whole summary.
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def summary_row(photo, result: dict | None, error: str | None = None) -> dict:
     """One summary.csv row: the photo, its grade, each verdict and every metric."""
     row = {"photo": str(photo), "status": "error" if error else "ok", "error": error or "",
@@ -171,8 +156,8 @@ def process_photo(photo, outdir, options: BatchOptions) -> dict:
             from .io import load_image
             from .report import render_html
 
-            _atomic_write(res_dir / f"{key}.html", render_html(a, load_image(photo)))
-        _atomic_write(json_path, json.dumps({**result, "summary_row": row}, indent=1,
+            write_text_atomic(res_dir / f"{key}.html", render_html(a, load_image(photo)))
+        write_text_atomic(json_path, json.dumps({**result, "summary_row": row}, indent=1,
                                             allow_nan=False))
     except Exception as exc:  # one bad photo must never stop a batch
         row = summary_row(photo, None, f"{type(exc).__name__}: {exc}")
@@ -189,7 +174,7 @@ def _write_summary(outdir: Path, rows: list[dict]) -> Path:
     w.writeheader()
     w.writerows(rows)
     path = outdir / "summary.csv"
-    _atomic_write(path, buf.getvalue())
+    write_text_atomic(path, buf.getvalue())
     return path
 
 
@@ -217,7 +202,7 @@ def _write_index(outdir: Path, results: list[dict], with_html: bool) -> Path:
                      f"{cells}</tr>")
     lines.append("</table></body></html>")
     path = outdir / "index.html"
-    _atomic_write(path, "\n".join(lines))
+    write_text_atomic(path, "\n".join(lines))
     return path
 
 

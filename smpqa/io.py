@@ -38,6 +38,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from smpqa.errors import CalibrationError, ImageError
 
 __all__ = [
+    "write_text_atomic",
     "DEFAULT_MAX_PIXELS",
     "PX_PER_MM_KEY",
     "load_image",
@@ -548,6 +549,23 @@ def _check_text_item(key: object, value: object) -> None:
         raise ValueError(f"text key {key!r} must be Latin-1 (a PNG limit)") from None
     if not 1 <= len(key) <= 79:
         raise ValueError(f"text key {key!r} must be 1 to 79 characters long (a PNG limit)")
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` as UTF-8 to ``path`` atomically: readers see the old file or the new one.
+
+    The text goes to a hidden ``.NAME.*.tmp`` file in the same folder, synced, then moved over
+    ``path`` in one step; on error no temporary file is left. Permissions follow the umask.
+    Lone surrogates (file names whose bytes are not UTF-8) are written as ``\\udcXX`` escapes
+    rather than losing the whole file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    text : str
+    """
+    with _atomic_writer(os.fspath(path)) as fh:
+        fh.write(text.encode("utf-8", errors="backslashreplace"))
 
 
 @contextlib.contextmanager

@@ -10,11 +10,9 @@ sources) is escaped.
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import math
 import os
-import secrets
 import struct
 from datetime import datetime
 
@@ -203,34 +201,19 @@ def render_comparison_html(items, *, title: str) -> str:
 
 
 def write_html(path, html_text: str) -> None:
-    """Write a page atomically, as UTF-8.
+    """Write a page atomically, as UTF-8 (see :func:`smpqa.io.write_text_atomic`).
 
-    The text goes to a temporary file in the same folder, which then replaces
-    ``path`` in one step: a reader never sees a half-written report, and an
-    error leaves any previous report in place and no temporary file behind.
+    A reader never sees a half-written report, and an error leaves any
+    previous report in place and no temporary file behind.
 
     Parameters
     ----------
     path : str or os.PathLike
     html_text : str
     """
-    path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 lets the umask decide the mode, as a plain open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        # backslashreplace: a page built elsewhere may hold lone surrogates (see _e).
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace",
-                       newline="\n") as fh:
-            fh.write(html_text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from ..io import write_text_atomic
+
+    write_text_atomic(path, html_text)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,15 +14,14 @@ import csv
 import hashlib
 import importlib.resources
 import io
-import os
 import re
-import uuid
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SmpqaError
+from ..io import write_text_atomic
 from ..profile import CRITERIA
 
 __all__ = ["make_dataset", "read_manifest", "sample_dataset", "photo_seed", "expected_verdicts",
@@ -137,7 +136,7 @@ def make_dataset(outdir, *, presets=None, per_preset=2, seed=0, size="small",
     rows = [_make_photo(out, name, k, seed, width, height)
             for name, k in tqdm(jobs, disable=not progress, unit="photo", desc="smpqa dataset")]
     path = out / MANIFEST
-    _atomic_write(path, _manifest_text(rows))
+    write_text_atomic(path, _manifest_text(rows))
     return path
 
 
@@ -210,20 +209,6 @@ def _manifest_text(rows: list[dict]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    # os.open with 0o666 lets the umask set the permissions, as a plain open() would
-    # (mkstemp's 0o600 would make a shared data set unreadable to others).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_manifest(folder) -> list[dict]:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 __all__ = ["write", "truth_paths"]
@@ -16,17 +15,6 @@ def truth_paths(photo_path) -> tuple[Path, Path]:
     p = Path(photo_path)
     stem = p.with_suffix("")
     return stem.with_name(stem.name + ".truth.csv"), stem.with_name(stem.name + ".truth.json")
-
-
-def _atomic_text(path: Path, write_fn) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            write_fn(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write(photo, path) -> dict:
@@ -43,7 +31,7 @@ def write(photo, path) -> dict:
     dict
         The three paths written, keyed ``image``, ``truth_csv``, ``truth_json``.
     """
-    from ..io import save_png  # io needs Pillow; keep `import smpqa.synth` light
+    from ..io import save_png, write_text_atomic  # io needs Pillow; keep synth's import light
 
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -63,6 +51,8 @@ def write(photo, path) -> dict:
         json.dump({"image": path.name, "scene": photo.scene.to_dict(), "truth": photo.truth},
                   fh, indent=1)
 
-    _atomic_text(csv_path, _csv)
-    _atomic_text(json_path, _json)
+    for target, fill in ((csv_path, _csv), (json_path, _json)):
+        buf = io.StringIO(newline="")
+        fill(buf)
+        write_text_atomic(target, buf.getvalue())
     return {"image": path, "truth_csv": csv_path, "truth_json": json_path}
