@@ -21,7 +21,7 @@ from .calibrate import (
 )
 from .detect import DotTable, detect_dots
 from .errors import CalibrationError, RegionError
-from .io import load_image, read_px_per_mm
+from .io import load_image, read_px_per_mm, shown_name
 from .metrics.blowout import measure_blowout
 from .metrics.colour import measure_colour
 from .metrics.darkness import measure_darkness
@@ -123,7 +123,7 @@ def _resolve_scale(image, px_per_mm):
         v = read_px_per_mm(image)
         if v is not None:
             return {"px_per_mm": v, "method": "metadata"}
-    name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "the image array"
+    name = shown_name(image) if isinstance(image, (str, os.PathLike)) else "the image array"
     raise CalibrationError(
         f"no scale for {name}: pass px_per_mm=... (pixels per millimetre at the scalp; "
         f"measure a ruler in the photo), or photograph a printed ArUco marker on the scalp "
@@ -135,7 +135,7 @@ def _marker_scale(image, rgb, marker, scale):
     """Find the marker; it gives the scale unless an explicit ``px_per_mm`` did."""
     if not isinstance(marker, Marker):
         raise TypeError(f"marker must be a smpqa.Marker, not {type(marker).__name__}")
-    name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else "the image array"
+    name = shown_name(image) if isinstance(image, (str, os.PathLike)) else "the image array"
     found: MarkerScale = marker_scale(rgb, marker, name=name)
     if scale is not None:  # the argument wins; the marker still checks it and is masked out
         return {**scale, "marker_px_per_mm": found.px_per_mm}, found

@@ -39,6 +39,7 @@ from smpqa.errors import CalibrationError, ImageError
 
 __all__ = [
     "write_text_atomic",
+    "shown_name",
     "DEFAULT_MAX_PIXELS",
     "PX_PER_MM_KEY",
     "load_image",
@@ -160,7 +161,7 @@ def read_px_per_mm(path: _PathArg | np.ndarray) -> float | None:
     if isinstance(path, np.ndarray):
         return None
     path = _as_path(path)
-    name = _shown_name(path)
+    name = shown_name(path)
     with _opened(path, name) as img:
         value = img.info.get(PX_PER_MM_KEY)
         small = img.width * img.height <= DEFAULT_MAX_PIXELS
@@ -250,14 +251,14 @@ def _check_size(width: int, height: int, max_pixels: int | None, where: str) -> 
 # --- files -----------------------------------------------------------------
 
 
-def _shown_name(path: _PathArg) -> str:
+def shown_name(path: _PathArg) -> str:
     """The path as messages show it: control characters (a newline in a file name) and
     bytes that are not UTF-8 are escaped, so that a message stays one printable line."""
     return _UNPRINTABLE.sub(lambda m: ascii(m.group())[1:-1], os.fsdecode(path))
 
 
 def _decode_file(path: _PathArg, max_pixels: int | None, alpha: str) -> np.ndarray:
-    name = _shown_name(path)
+    name = shown_name(path)
     where = f"cannot read '{name}'"
     with _opened(path, name) as img:
         _check_size(img.width, img.height, max_pixels, where)

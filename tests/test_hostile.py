@@ -215,12 +215,6 @@ def test_bad_scale_is_a_calibration_error():
             smpqa.analyze(base_photo(), px_per_mm=bad)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=RuntimeWarning,
-    reason=(
-        "detect_dots on images under 5 px wide leaks numpy RuntimeWarnings ('Mean of empty "
-        "slice') from _noise; smpqa promises to warn only with SmpqaWarning"),
-)
 @pytest.mark.parametrize("shape", [(1, 1, 3), (3, 3, 3), (180, 4, 3)])
 @pytest.mark.timeout(30)
 def test_tiny_images_raise_no_numpy_warnings(shape):
@@ -272,12 +266,6 @@ def test_cli_in_a_real_process_names_undecodable_and_multiline_names(tmp_path):
         assert shown_name(os.fsdecode(path)) in err[0]
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason=(
-        "analysis._resolve_scale names the photo with os.fspath: a newline in the name splits "
-        "the CalibrationError, and the CLI's one line loses the rest of the name"),
-)
 @pytest.mark.timeout(60)
 def test_cli_missing_scale_names_a_multiline_file_name(tmp_path, capsys):
     path = tmp_path / "line\nbreak.png"

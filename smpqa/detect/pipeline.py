@@ -67,6 +67,8 @@ def _noise(cs):
     dot-sized peaks need not fear; MAD keeps the dots themselves out.
     """
     d = (cs[::3, 4::3] - cs[::3, :-4:3]).ravel()
+    if d.size < 2:  # narrower than 5 px: no pixel pairs; the contrast floor decides alone
+        return 1e-6
     return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2) + 1e-6
 
 

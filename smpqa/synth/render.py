@@ -172,6 +172,8 @@ class _Layout:
 def _lattice(rng, w_mm, h_mm, density_per_mm2, jitter):
     """A randomly rotated, jittered hexagonal lattice covering the frame (mm)."""
     s = math.sqrt(1.0 / (density_per_mm2 * math.sqrt(3) / 2))
+    if s > 10 * math.hypot(w_mm, h_mm):  # a density so low that no dot falls in the frame
+        return np.empty(0), np.empty(0)
     half = 0.5 * math.hypot(w_mm, h_mm) + 2 * s
     rows = np.arange(-half, half, s * math.sqrt(3) / 2)
     cols = np.arange(-half, half, s)
