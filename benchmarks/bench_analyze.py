@@ -24,11 +24,11 @@ import time
 import numpy as np
 
 from smpqa import synth
-from smpqa.analysis import _spacing_mm, analyze
+from smpqa.analysis import analyze
 from smpqa.detect import detect_dots
 from smpqa.metrics.hairline import measure_hairline
 from smpqa.metrics.uniformity import measure_uniformity
-from smpqa.region import Grid, treated_region
+from smpqa.region import Grid, median_spacing_mm, treated_region
 
 SIZES = {"tiny": (400, 300), "3mp": (2000, 1500), "12mp": (4000, 3000)}
 
@@ -51,7 +51,7 @@ def bench_preset(name, size, seed, repeat):
     dots = detect_dots(rgb, px_per_mm=ppm)
     x, y = dots["x"], dots["y"]
     grid = Grid.for_image(rgb.shape[:2], ppm)
-    spacing = _spacing_mm(x, y, ppm)
+    spacing = median_spacing_mm(x, y, ppm)
     treated = treated_region(grid, x, y, spacing_mm=spacing)
     hair = measure_hairline(x, y, grid, treated)
     interior = treated & ~hair.band if hair.found else treated

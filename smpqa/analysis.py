@@ -8,7 +8,6 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from . import __version__
 from .calibrate import (
@@ -29,7 +28,7 @@ from .metrics.hairline import measure_hairline
 from .metrics.size import measure_size
 from .metrics.uniformity import measure_uniformity
 from .profile import CRITERIA, Profile, worst
-from .region import Grid, treated_region
+from .region import Grid, median_spacing_mm, treated_region
 from .roi import load_roi
 
 __all__ = ["analyze", "Analysis", "SCHEMA_VERSION"]
@@ -185,13 +184,6 @@ def _drop_marker_dots(dots: DotTable, exclude) -> DotTable:
     return dots.select(~on) if on.any() else dots
 
 
-def _spacing_mm(x, y, ppm):
-    if len(x) < 2:
-        return 1.0
-    d, _ = cKDTree(np.stack([x, y], 1)).query(np.stack([x, y], 1), k=2)
-    return float(np.median(d[:, 1])) / ppm
-
-
 def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
             view=None) -> Analysis:
     """Audit SMP work in a photo: detect the dots, measure each criterion, judge it.
@@ -269,7 +261,7 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
                        {"grid": grid, "treated": empty, "band": empty, "interior": empty,
                         "hairline_contour_px": []})
     x, y = dots["x"], dots["y"]
-    treated = treated_region(grid, x, y, spacing_mm=_spacing_mm(x, y, ppm), roi=roi_cells)
+    treated = treated_region(grid, x, y, spacing_mm=median_spacing_mm(x, y, ppm), roi=roi_cells)
     hair = measure_hairline(x, y, grid, treated, view=view)
     interior = treated & ~hair.band if hair.found else treated
     ci, cj = grid.cell_of(x, y)

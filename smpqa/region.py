@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
-__all__ = ["Grid", "treated_region", "dot_density"]
+__all__ = ["Grid", "treated_region", "dot_density", "median_spacing_mm"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,21 @@ class Grid:
         i = np.minimum((np.arange(h) + 0.5) // self.cell_px, self.shape[0] - 1).astype(np.intp)
         j = np.minimum((np.arange(w) + 0.5) // self.cell_px, self.shape[1] - 1).astype(np.intp)
         return np.asarray(mask)[i[:, None], j[None, :]]
+
+
+def median_spacing_mm(x, y, px_per_mm) -> float:
+    """Median nearest-neighbour distance of the dots, mm (1.0 with fewer than two dots).
+
+    Examples
+    --------
+    >>> median_spacing_mm([0, 20, 40], [0, 0, 0], 20)
+    1.0
+    """
+    if len(x) < 2:
+        return 1.0
+    pts = np.stack([np.asarray(x, float), np.asarray(y, float)], 1)
+    d, _ = cKDTree(pts).query(pts, k=2)
+    return float(np.median(d[:, 1])) / px_per_mm
 
 
 def dot_density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
