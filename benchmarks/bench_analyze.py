@@ -30,7 +30,7 @@ from smpqa.metrics.hairline import measure_hairline
 from smpqa.metrics.uniformity import measure_uniformity
 from smpqa.region import Grid, median_spacing_mm, treated_region
 
-SIZES = {"tiny": (400, 300), "3mp": (2000, 1500), "12mp": (4000, 3000)}
+SIZES = {k: synth.PHOTO_SIZES[k] for k in ("tiny", "3mp", "12mp")}
 
 
 def _median_time(func, repeat):

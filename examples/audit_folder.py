@@ -35,21 +35,18 @@ import pandas as pd
 from smpqa import synth
 from smpqa.batch import BatchOptions, find_photos, run_batch
 from smpqa.profile import CRITERIA
+from smpqa.research.dataset import parse_size
+from smpqa.synth import PHOTO_SIZES
 
 SEVERITY = {"fail": 3, "warn": 2, "pass": 1, "not_applicable": 0}
-SIZES = {"tiny": (400, 300), "small": (1200, 900), "3mp": (2000, 1500)}
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'small' or '800x600' -> (width, height) in pixels."""
-    if text in SIZES:
-        return SIZES[text]
+def _size(text: str) -> tuple[int, int]:
+    """--size: a name of smpqa.synth.PHOTO_SIZES or WIDTHxHEIGHT."""
     try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"size must be one of {', '.join(SIZES)} or WIDTHxHEIGHT, got {text!r}") from None
-    return w, h
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def simulation_mix() -> list[str]:
@@ -119,8 +116,8 @@ def parse_args(argv=None):
     sim = ap.add_argument_group("simulation (only when PHOTOS does not exist yet)")
     sim.add_argument("--simulate", type=int, metavar="N",
                      help="first simulate N photos of mixed presets into PHOTOS")
-    sim.add_argument("--size", type=parse_size, default="small",
-                     help=f"simulated photo size: {', '.join(SIZES)} or WxH (default small)")
+    sim.add_argument("--size", type=_size, default="small",
+                     help=f"simulated photo size: {', '.join(PHOTO_SIZES)} or WxH (default small)")
     sim.add_argument("--seed", type=int, default=0, help="seed of the first simulated photo")
     args = ap.parse_args(argv)
     if not args.photos.exists() and not args.simulate:

@@ -36,25 +36,24 @@ import numpy as np
 import smpqa
 from smpqa import synth
 from smpqa.match import match_dots
+from smpqa.research.dataset import parse_size
+from smpqa.synth import PHOTO_SIZES
 
 SIZES = {"tiny": (400, 300), "small": (1200, 900), "3mp": (2000, 1500)}
 DEFAULT_PRESETS = "good_light,good_stubble,oversized,blowout,merged"
 DIAMETER_RANGE_MM = (0.15, 1.5)  # the dot sizes any detector here should look for
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'small' or '800x600' -> (width, height) in pixels."""
-    if text in SIZES:
-        return SIZES[text]
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"size must be one of {', '.join(SIZES)} or WIDTHxHEIGHT, got {text!r}") from None
-    return w, h
-
 
 # --- the detectors: (rgb uint8 image, px_per_mm) -> (x, y, diameter_px) ----------------------
+
+
+def _size(text: str) -> tuple[int, int]:
+    """--size: a name of smpqa.synth.PHOTO_SIZES or WIDTHxHEIGHT."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def detect_smpqa(rgb, px_per_mm):
@@ -135,8 +134,8 @@ def parse_args(argv=None):
     ap.add_argument("--presets", default=DEFAULT_PRESETS,
                     help=f"comma-separated simulator presets (default: {DEFAULT_PRESETS})")
     ap.add_argument("--seeds", default="0,1", help="comma-separated scene seeds (default: 0,1)")
-    ap.add_argument("--size", type=parse_size, default="small",
-                    help=f"photo size: {', '.join(SIZES)} or WxH (default small = 1200x900)")
+    ap.add_argument("--size", type=_size, default="small",
+                    help=f"photo size: {', '.join(PHOTO_SIZES)} or WxH (default small = 1200x900)")
     ap.add_argument("--out", type=Path, default=Path("benchmark_detector.csv"),
                     help="CSV with one row per photo and method (default: benchmark_detector.csv)")
     args = ap.parse_args(argv)

@@ -43,14 +43,13 @@ MAIN_METRIC = {
 STATUS_COLOUR = {"pass": "#2e7d32", "warn": "#ef8f00", "fail": "#c62828",
                  "not_applicable": "#9e9e9e"}
 BAND_COLOUR = {"pass": "#d4f7d4", "warn": "#ffe9b3", "fail": "#ffd6d6"}
-SIZES = {"tiny": (400, 300), "small": (1200, 900), "3mp": (2000, 1500)}
 
 # %% Options (parse_known_args: a notebook kernel passes arguments of its own)
 ap = argparse.ArgumentParser(description=__doc__,
                              formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--out", type=Path, default=Path("figures"), help="folder for the PNGs")
-ap.add_argument("--size", choices=list(SIZES), default="small",
-                help="photo size: tiny 400x300, small 1200x900 (default), 3mp 2000x1500")
+ap.add_argument("--size", choices=list(synth.PHOTO_SIZES), default="small",
+                help="photo size, one of smpqa.synth.PHOTO_SIZES (default small = 1200x900)")
 ap.add_argument("--seed", type=int, default=1, help="scene seed of every photo (default 1)")
 ap.add_argument("--sweep-points", type=int, default=7,
                 help="dot diameters in the size sweep, 0.3 to 0.9 mm (default 7)")
@@ -58,7 +57,7 @@ args, _ = ap.parse_known_args()
 if args.sweep_points < 2:
     ap.error("--sweep-points must be at least 2")
 args.out.mkdir(parents=True, exist_ok=True)
-width_px, height_px = SIZES[args.size]
+width_px, height_px = synth.PHOTO_SIZES[args.size]
 profile = smpqa.Profile.default()
 
 # %% Render and analyse every preset

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from . import __version__
 from .errors import SmpqaError
+from .profile import CRITERIA, STATUSES
+from .synth.presets import PHOTO_SIZES
 
 __all__ = ["main"]
 
-_SIZES = {"small": (1200, 900), "3mp": (2000, 1500), "12mp": (4000, 3000)}
 _FMT = argparse.RawDescriptionHelpFormatter
-_STATUS_RANK = {"not_applicable": 0, "pass": 1, "warn": 2, "fail": 3}
 
 
 class _UsageError(Exception):
@@ -42,7 +42,8 @@ def _marker_arg(args):
 
 
 def _fails(statuses, fail_on) -> bool:
-    return fail_on is not None and any(_STATUS_RANK[s] >= _STATUS_RANK[fail_on]
+    # STATUSES runs from not_applicable to fail.
+    return fail_on is not None and any(STATUSES.index(s) >= STATUSES.index(fail_on)
                                        for s in statuses)
 
 
@@ -61,7 +62,7 @@ def _cmd_synth(args) -> int:
         raise _UsageError("give a preset name (see `smpqa synth --list`)")
     if args.out is None:
         raise _UsageError("give --out PHOTO.png")
-    w, h = _SIZES[args.size]
+    w, h = synth.PHOTO_SIZES[args.size]
     overrides = {"seed": args.seed, "width_px": w, "height_px": h}
     if args.px_per_mm is not None:
         overrides["px_per_mm"] = args.px_per_mm
@@ -136,8 +137,7 @@ def _cmd_batch(args) -> int:
     print(f"{len(photos)} photos: {res['n_ok']} analysed ({res['n_skipped']} already done), "
           f"{res['n_error']} could not be analysed (listed in summary.csv)")
     print(f"summary: {res['summary']}\nindex:   {res['index']}")
-    statuses = [r[c] for r in res["rows"] if r["status"] == "ok"
-                for c in ("size", "darkness", "colour", "uniformity", "hairline", "blowout")]
+    statuses = [r[c] for r in res["rows"] if r["status"] == "ok" for c in CRITERIA]
     return 1 if _fails(statuses, args.fail_on) else 0
 
 
@@ -251,8 +251,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--list", action="store_true", help="list the presets and exit")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--out", help="output PNG path; truth goes beside it")
-    s.add_argument("--size", choices=list(_SIZES), default="small",
-                   help="photo size: small = 1200x900, 3mp, 12mp (default small)")
+    s.add_argument("--size", choices=list(PHOTO_SIZES), default="small",
+                   help="photo size: " + ", ".join(f"{k} = {w}x{h}"
+                                                   for k, (w, h) in PHOTO_SIZES.items()))
     s.add_argument("--px-per-mm", type=float, help="override the preset's scale")
     s.set_defaults(func=_cmd_synth)
 

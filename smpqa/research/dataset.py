@@ -23,12 +23,13 @@ import numpy as np
 from ..errors import SmpqaError
 from ..io import write_text_atomic
 from ..profile import CRITERIA
+from ..synth.presets import PHOTO_SIZES
 
 __all__ = ["make_dataset", "read_manifest", "sample_dataset", "photo_seed", "expected_verdicts",
            "parse_size", "DatasetError", "SIZES", "MANIFEST", "MANIFEST_COLUMNS", "EXPECTED"]
 
 #: Named photo sizes, (width, height) px; the same as ``smpqa synth --size``.
-SIZES = {"small": (1200, 900), "3mp": (2000, 1500), "12mp": (4000, 3000)}
+SIZES = PHOTO_SIZES  # the simulator's named photo sizes
 #: File name of a data set's manifest.
 MANIFEST = "manifest.csv"
 #: Values of the ``expected_*`` columns.

@@ -7,11 +7,12 @@ physical units; :func:`render` turns it into a photo plus truth;
 """
 
 from .files import truth_paths, write
-from .presets import PRESETS, preset, preset_names
+from .presets import PHOTO_SIZES, PRESETS, preset, preset_names
 from .render import DOT_KINDS, SynthPhoto, pigment_cast_delta_e, render
 from .scene import Clutter, Hairline, PrintedMarker, Scene
 
 __all__ = [
     "Scene", "Hairline", "Clutter", "PrintedMarker", "render", "SynthPhoto", "DOT_KINDS",
-    "PRESETS", "preset", "preset_names", "write", "truth_paths", "pigment_cast_delta_e",
+    "PRESETS", "PHOTO_SIZES", "preset", "preset_names", "write", "truth_paths",
+    "pigment_cast_delta_e",
 ]
