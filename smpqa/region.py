@@ -74,6 +74,13 @@ class Grid:
         fx = np.clip(w - np.arange(self.shape[1]) * self.cell_px, 0, self.cell_px) / self.cell_px
         return fy[:, None] * fx[None, :]
 
+    def cell_mask(self, mask, name: str) -> np.ndarray:
+        """``mask`` as a bool array of the grid's shape; ValueError naming ``name`` otherwise."""
+        mask = np.asarray(mask, bool)
+        if mask.shape != tuple(self.shape):
+            raise ValueError(f"{name} mask has shape {mask.shape}, the grid {self.shape}")
+        return mask
+
     def upsample(self, mask):
         """A cell map at full image resolution (nearest cell)."""
         h, w = self.image_shape

@@ -605,9 +605,7 @@ def _checked(x, y, grid: Grid, treated, view, band_mm):
     """The finite dots and the treated mask as arrays; ValueError for bad arguments."""
     if view not in (None, "front"):
         raise ValueError(f"view must be None or 'front', got {view!r}")
-    treated = np.asarray(treated, bool)
-    if treated.shape != tuple(grid.shape):
-        raise ValueError(f"treated mask has shape {treated.shape}, the grid {grid.shape}")
+    treated = grid.cell_mask(treated, "treated")
     if not (math.isfinite(band_mm) and band_mm > 0):
         raise ValueError(f"band_mm must be > 0, got {band_mm!r}")
     x, y = np.asarray(x, float).ravel(), np.asarray(y, float).ravel()

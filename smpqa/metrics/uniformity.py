@@ -212,9 +212,7 @@ def _validated(x, y, diameter_px, grid, interior, tile_mm):
     d = np.nan_to_num(np.asarray(diameter_px, float).ravel(), nan=0.0, posinf=0.0)
     if not (x.size == y.size == d.size):
         raise ValueError(f"x, y and diameter_px differ in length: {x.size}, {y.size}, {d.size}")
-    interior = np.asarray(interior, bool)
-    if interior.shape != tuple(grid.shape):
-        raise ValueError(f"interior mask has shape {interior.shape}, the grid {grid.shape}")
+    interior = grid.cell_mask(interior, "interior")
     if not (math.isfinite(tile_mm) and tile_mm > 0):
         raise ValueError(f"tile_mm must be a positive number, got {tile_mm!r}")
     return x, y, d, interior
