@@ -332,12 +332,14 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         n_ang = max(16, int(2 * math.pi * Rs0))
         buf = np.empty((3, 4 * n_ang), np.float32)
         m = 0
+        cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
         for k in range(4):
             rad = Rs0 + k
-            for a in range(n_ang):
-                t = 2 * math.pi * (a + 0.5 * k) / n_ang
-                x = int(round(xi + rad * math.cos(t)))
-                y = int(round(yi + rad * math.sin(t)))
+            ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
+            for _ in range(n_ang):
+                x = int(round(xi + rad * ct))
+                y = int(round(yi + rad * st))
+                ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
                 if x < 0 or y < 0 or x >= W or y >= H:
                     continue
                 # Other dots' pixels stay out; the annulus reaches past the seed's own cell
@@ -402,8 +404,18 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         bd = np.empty(nb)
         bx = np.empty(nb)
         by = np.empty(nb)
+        # The Gaussian weights are separable: one exp per column and per row, not per pixel.
+        x_lo = max(int(math.ceil(cx - R)), 0)
+        gx = np.empty(2 * e + 2)
+        gx4 = np.empty(2 * e + 2)
+        for k in range(min(2 * e + 2, W - x_lo)):
+            dx = x_lo + k - cx
+            gx[k] = math.exp(k1 * dx * dx)
+            gx4[k] = math.exp(0.25 * k1 * dx * dx)  # the Gaussian of twice the width
         for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
             dy = y - cy
+            gy = math.exp(k1 * dy * dy)
+            gy4 = math.exp(0.25 * k1 * dy * dy)
             half = math.sqrt(max(R * R - dy * dy, 0.0))
             for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
                 dx = x - cx
@@ -425,10 +437,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 I0 += S[0] - o0
                 I1 += S[1] - o1
                 I2 += S[2] - o2
-                w = math.exp(k1 * d2)
+                w = gx[x - x_lo] * gy
                 P += w * D
                 wsum += w
-                w2 = math.sqrt(math.sqrt(w))  # the Gaussian of twice the width
+                w2 = gx4[x - x_lo] * gy4
                 P2 += w2 * D
                 wsum2 += w2
                 bd[cnt] = D
@@ -493,12 +505,14 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
         n_ang = max(16, int(2 * math.pi * (3 * ri + 2)))
         buf = np.empty(2 * n_ang)
         nb = 0
+        cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
         for k in range(2):
             rad = 3 * ri + 2 + 2 * k
-            for a in range(n_ang):
-                t = 2 * math.pi * (a + 0.5 * k) / n_ang
-                x = int(round(xs[i] + rad * math.cos(t)))
-                y = int(round(ys[i] + rad * math.sin(t)))
+            ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
+            for _ in range(n_ang):
+                x = int(round(xs[i] + rad * ct))
+                y = int(round(ys[i] + rad * st))
+                ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
                 if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, si, line, cs, t_low, own_x,
                                                           own_y, nb_ptr, nb_idx, safe2):
                     buf[nb] = g[y, x]
