@@ -183,7 +183,8 @@ def ray_radius(cs, xs, ys, rmax):
 def neighbours(xs, ys, reach, cell):
     """CSR lists of the seeds within ``reach[i]`` px of each seed i, by a grid of ``cell`` px.
 
-    Returns (ptr, idx): seed i's neighbours are ``idx[ptr[i]:ptr[i + 1]]`` (itself excluded).
+    Returns (ptr, idx): seed i's neighbours are ``idx[ptr[i]:ptr[i + 1]]`` (itself excluded),
+    nearest first (ties in an unspecified order).
     """
     n = xs.size
     gx = np.empty(n, np.int64)
@@ -225,24 +226,40 @@ def neighbours(xs, ys, reach, cell):
                             k += 1
             if rep == 0:
                 ptr[i + 1] = ptr[i] + k
+            else:  # nearest first, so that ownership tests can stop early (see _owned)
+                _sort_by_distance(idx[ptr[i]:ptr[i + 1]], xs[i], ys[i], xs, ys)
     return ptr, idx
 
 
 @njit(cache=True)
+def _sort_by_distance(seg, x0, y0, xs, ys):
+    """Insertion-sort the seed indices ``seg`` in place by squared distance to (x0, y0)."""
+    for a in range(1, seg.size):
+        j = seg[a]
+        dj = (xs[j] - x0) ** 2 + (ys[j] - y0) ** 2
+        b = a - 1
+        while b >= 0 and (xs[seg[b]] - x0) ** 2 + (ys[seg[b]] - y0) ** 2 > dj:
+            seg[b + 1] = seg[b]
+            b -= 1
+        seg[b + 1] = j
+
+
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
 def _safe2(i, xs, ys, nb_ptr, nb_idx):
     """Squared half-distance to seed i's nearest neighbour: pixels closer are surely its own."""
-    best = np.inf
-    for k in range(nb_ptr[i], nb_ptr[i + 1]):
-        j = nb_idx[k]
-        d = (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2
-        if d < best:
-            best = d
-    return best / 4.0
+    if nb_ptr[i + 1] == nb_ptr[i]:
+        return np.inf
+    j = nb_idx[nb_ptr[i]]  # the lists are sorted, nearest first
+    return ((xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2) / 4.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
 def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-    """Is pixel (x, y) at least as close to seed i as to each of its neighbour seeds?"""
+    """Is pixel (x, y) at least as close to seed i as to each of its neighbour seeds?
+
+    The neighbours come nearest first: one at distance D >= 2 |p - i| (and all after
+    it) is at least as far from the pixel as seed i is, by the triangle inequality.
+    """
     dx = x - xs[i]
     dy = y - ys[i]
     d0 = dx * dx + dy * dy
@@ -250,6 +267,8 @@ def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
         return True
     for k in range(nb_ptr[i], nb_ptr[i + 1]):
         j = nb_idx[k]
+        if (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 >= 4 * d0:
+            return True
         ex = x - xs[j]
         ey = y - ys[j]
         if ex * ex + ey * ey < d0:
@@ -257,7 +276,7 @@ def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
 def _observed(rgb, lut, line, S, y, x):
     """Linear RGB at (y, x); on a line pixel (a hair), the skin dimmed by the dot-scale darkening.
 
@@ -475,7 +494,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     return out, npix
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
 def _ring_ok(x, y, i, line, cs, t_low, own_x, own_y, nb_ptr, nb_idx, safe2):
     """May pixel (x, y) stand in a ring around dot i (not another dot's, not a hair's)?"""
     if cs[y, x] >= t_low and not _owned(x, y, i, own_x, own_y, nb_ptr, nb_idx, safe2):
@@ -524,16 +543,20 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
         nc = 0
         ring = 0.0
         nr = 0
-        e = int(2 * ri + 2)
-        ix, iy = int(round(xs[i])), int(round(ys[i]))
-        for y in range(max(iy - e, 0), min(iy + e + 1, H)):
-            for x in range(max(ix - e, 0), min(ix + e + 1, W)):
-                d = math.sqrt((x - xs[i]) ** 2 + (y - ys[i]) ** 2)
-                if d <= max(ri / 2, 0.75):
+        rc2 = max(ri / 2, 0.75) ** 2
+        r1, r2 = (ri + 1) ** 2, (2 * ri + 1) ** 2
+        xc, yc = xs[i], ys[i]
+        for y in range(max(int(math.ceil(yc - 2 * ri - 1)), 0),
+                       min(int(yc + 2 * ri + 1), H - 1) + 1):
+            dy2 = (y - yc) ** 2
+            half = math.sqrt(max(r2 - dy2, 0.0))
+            for x in range(max(int(math.ceil(xc - half)), 0), min(int(xc + half), W - 1) + 1):
+                d2 = (x - xc) ** 2 + dy2
+                if d2 <= rc2:
                     core += skin - g[y, x]
                     nc += 1
-                elif ri + 1 <= d <= 2 * ri + 1 and _ring_ok(x, y, si, line, cs, t_low, own_x,
-                                                            own_y, nb_ptr, nb_idx, safe2):
+                elif r1 <= d2 <= r2 and _ring_ok(x, y, si, line, cs, t_low, own_x, own_y, nb_ptr,
+                                                 nb_idx, safe2):
                     ring += skin - g[y, x]
                     nr += 1
         if nc > 0 and nr > 0 and core > 0:
