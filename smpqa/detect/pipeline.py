@@ -66,16 +66,16 @@ def _noise(cs):
     Differences cancel the skin's slow variations, which a threshold for
     dot-sized peaks need not fear; MAD keeps the dots themselves out.
     """
-    d = (cs[::3, 4::3] - cs[::3, :-4:3]).ravel()
+    # A grid of pixels every s-th row and column: ~250,000 pairs pin a MAD down to ~0.3 %.
+    s = max(3, math.ceil(math.sqrt(cs.size / 250_000)))
+    d = (cs[::s, 4::s] - cs[::s, :-4:s]).ravel()
     if d.size < 2:  # narrower than 5 px: no pixel pairs; the contrast floor decides alone
         return 1e-6
     return 1.4826 * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2) + 1e-6
 
 
 def _seeds(cs, thresh, d_lo, saddle, d_hi):
-    k = max(1, int(0.35 * d_lo))
-    dil = cv2.dilate(cs, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * k + 1, 2 * k + 1)))
-    xs, ys = K.peaks(cs, dil, np.float32(thresh))
+    xs, ys = K.peaks(cs, max(1, int(0.35 * d_lo)), np.float32(thresh))
     if xs.size < 2:
         return xs, ys
     pairs = cKDTree(np.stack([xs, ys], 1)).query_pairs(d_hi, output_type="ndarray")
