@@ -150,12 +150,14 @@ def small():
 
 def test_kernel_parity(small):
     lut = SRGB8_TO_LINEAR
-    g = K.luminance(small, lut)
-    assert np.allclose(g, K.luminance.py_func(small, lut))
-    bg = K.block_percentile(g, 16, 0.75)
-    assert np.allclose(bg, K.block_percentile.py_func(g, 16, 0.75))
-    c = K.contrast(g, bg, 16)
-    assert np.allclose(c, K.contrast.py_func(g, bg, 16), atol=1e-6)
+    g = lut[small] @ np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance, linear light
+    bg = K.block_percentile(small, lut, 16, 0.75)
+    assert np.allclose(bg, K.block_percentile.py_func(small, lut, 16, 0.75))
+    # Hand-checked: the 75th percentile of every other pixel of the top-left block.
+    assert np.isclose(bg[0, 0], np.sort(g[:16:2, :16:2].ravel())[48], rtol=1e-6)
+    c = K.contrast(small, lut, bg, 16)
+    assert np.allclose(c, K.contrast.py_func(small, lut, bg, 16), atol=1e-6)
+    assert np.isclose(c[3, 3], 1 - g[3, 3] / bg[0, 0], atol=1e-6)  # a corner: no blend
     import cv2
 
     cs = cv2.GaussianBlur(c, (0, 0), 1.0)
@@ -185,9 +187,9 @@ def test_kernel_parity(small):
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
     r = np.full(xs.size, 2.5)
     seed = np.arange(xs.size)
-    h1 = K.halo_ratio(g, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), r,
-                      seed, xs, ys, ptr, idx)
-    h2 = K.halo_ratio.py_func(g, no_line, cs, np.float32(0.03), xs.astype(float),
+    h1 = K.halo_ratio(small, lut, no_line, cs, np.float32(0.03), xs.astype(float),
+                      ys.astype(float), r, seed, xs, ys, ptr, idx)
+    h2 = K.halo_ratio.py_func(small, lut, no_line, cs, np.float32(0.03), xs.astype(float),
                               ys.astype(float), r, seed, xs, ys, ptr, idx)
     assert np.allclose(h1, h2, equal_nan=True)
 
@@ -210,11 +212,10 @@ def test_neighbour_lists_are_exact_and_nearest_first():
 def test_measure_and_halo_parity_with_crowded_neighbours(small):
     """Ownership (nearest seed) decides pixels between close dots: compiled == Python."""
     lut = SRGB8_TO_LINEAR
-    g = K.luminance(small, lut)
-    bg = K.block_percentile(g, 16, 0.75)
+    bg = K.block_percentile(small, lut, 16, 0.75)
     import cv2
 
-    cs = cv2.GaussianBlur(K.contrast(g, bg, 16), (0, 0), 1.0)
+    cs = cv2.GaussianBlur(K.contrast(small, lut, bg, 16), (0, 0), 1.0)
     xs, ys = K.peaks(cs, 1, np.float32(0.06))
     ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, 30.0), 8.0)
     assert np.diff(ptr).min() >= 1  # every seed has a neighbour that may own its pixels
@@ -224,7 +225,7 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     m1, n1 = K.measure(*args)
     m2, n2 = K.measure.py_func(*args)
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
-    hargs = (g, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), rh,
+    hargs = (small, lut, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), rh,
              np.arange(xs.size), xs, ys, ptr, idx)
     h1, h2 = K.halo_ratio(*hargs), K.halo_ratio.py_func(*hargs)
     assert np.allclose(h1, h2, equal_nan=True) and np.isfinite(h1).any()

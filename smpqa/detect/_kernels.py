@@ -12,29 +12,26 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
-    "luminance", "block_percentile", "contrast", "peaks", "saddle_same", "suppress_weaker",
+    "block_percentile", "contrast", "peaks", "saddle_same", "suppress_weaker",
     "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "line_map",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
 
 
+@njit(cache=True, inline="always")
+def _lum(rgb, lut, y, x):
+    """Linear luminance of pixel (y, x) of an sRGB uint8 image through a 256-entry table."""
+    return _WR * lut[rgb[y, x, 0]] + _WG * lut[rgb[y, x, 1]] + _WB * lut[rgb[y, x, 2]]
+
+
 @njit(cache=True, parallel=True)
-def luminance(rgb, lut):
-    """Linear luminance (H, W) float32 of an sRGB uint8 image through a 256-entry table."""
+def block_percentile(rgb, lut, block, q):
+    """The q-quantile (0-1) of the linear luminance in each block x block tile.
+
+    Every other pixel (in both directions) is sampled in blocks of 8 px and more.
+    """
     H, W = rgb.shape[0], rgb.shape[1]
-    out = np.empty((H, W), np.float32)
-    for y in prange(H):
-        for x in range(W):
-            out[y, x] = (_WR * lut[rgb[y, x, 0]] + _WG * lut[rgb[y, x, 1]]
-                         + _WB * lut[rgb[y, x, 2]])
-    return out
-
-
-@njit(cache=True, parallel=True)
-def block_percentile(g, block, q):
-    """The q-quantile (0-1) of each block x block tile of ``g`` (every other pixel sampled)."""
-    H, W = g.shape
     nby = (H + block - 1) // block
     nbx = (W + block - 1) // block
     out = np.empty((nby, nbx), np.float32)
@@ -45,7 +42,7 @@ def block_percentile(g, block, q):
             n = 0
             for y in range(by * block, min((by + 1) * block, H), step):
                 for x in range(bx * block, min((bx + 1) * block, W), step):
-                    buf[n] = g[y, x]
+                    buf[n] = _lum(rgb, lut, y, x)
                     n += 1
             kq = min(int(q * n), n - 1)
             out[by, bx] = np.partition(buf[:n], kq)[kq]  # selection, not a full sort
@@ -53,9 +50,9 @@ def block_percentile(g, block, q):
 
 
 @njit(cache=True, parallel=True)
-def contrast(g, bg, block):
-    """Relative darkening ``1 - g / background``; the block grid is interpolated bilinearly."""
-    H, W = g.shape
+def contrast(rgb, lut, bg, block):
+    """Relative darkening ``1 - luminance / background``, the block grid bilinearly interpolated."""
+    H, W = rgb.shape[0], rgb.shape[1]
     nby, nbx = bg.shape
     out = np.empty((H, W), np.float32)
     for y in prange(H):
@@ -70,7 +67,7 @@ def contrast(g, bg, block):
             wx = min(max(fx - x0, 0.0), 1.0)
             b = ((1 - wy) * ((1 - wx) * bg[y0, x0] + wx * bg[y0, x1])
                  + wy * ((1 - wx) * bg[y1, x0] + wx * bg[y1, x1]))
-            out[y, x] = 1.0 - g[y, x] / b if b > 0 else 0.0
+            out[y, x] = 1.0 - _lum(rgb, lut, y, x) / b if b > 0 else 0.0
     return out
 
 
@@ -525,7 +522,7 @@ def _ring_ok(x, y, i, line, cs, t_low, own_x, own_y, nb_ptr, nb_idx, safe2):
 
 
 @njit(cache=True, parallel=True)
-def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx):
+def halo_ratio(rgb, lut, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx):
     """Mean darkening in the annulus [r + 1, 2r + 1] over that inside r / 2 (linear light).
 
     ``xs``/``ys``/``r`` describe each dot (refined centre, radius); ``seed`` is
@@ -535,7 +532,7 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
     radius past the edge is down to 1 % there); other dots' and hairs' pixels
     are left out of both annuli.
     """
-    H, W = g.shape
+    H, W = cs.shape
     out = np.full(xs.size, np.nan)
     for i in prange(xs.size):
         ri = r[i]
@@ -556,7 +553,7 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
                 ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
                 if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, si, line, cs, t_low, own_x,
                                                           own_y, nb_ptr, nb_idx, safe2):
-                    buf[nb] = g[y, x]
+                    buf[nb] = _lum(rgb, lut, y, x)
                     nb += 1
         if nb < 6:
             continue
@@ -575,11 +572,11 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
             for x in range(max(int(math.ceil(xc - half)), 0), min(int(xc + half), W - 1) + 1):
                 d2 = (x - xc) ** 2 + dy2
                 if d2 <= rc2:
-                    core += skin - g[y, x]
+                    core += skin - _lum(rgb, lut, y, x)
                     nc += 1
                 elif r1 <= d2 <= r2 and _ring_ok(x, y, si, line, cs, t_low, own_x, own_y, nb_ptr,
                                                  nb_idx, safe2):
-                    ring += skin - g[y, x]
+                    ring += skin - _lum(rgb, lut, y, x)
                     nr += 1
         if nc > 0 and nr > 0 and core > 0:
             out[i] = (ring / nr) / (core / nc)

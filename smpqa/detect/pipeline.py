@@ -45,11 +45,10 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
 
 
 def _contrast_maps(rgb, block, open_lines, line_level):
-    g = K.luminance(rgb, SRGB8_TO_LINEAR)
-    bg = K.block_percentile(g, block, 0.75)
+    bg = K.block_percentile(rgb, SRGB8_TO_LINEAR, block, 0.75)
     if min(bg.shape) >= 3:  # a 3x3 median keeps clusters and glare out of the skin level
         bg = cv2.medianBlur(bg, 3)
-    c = K.contrast(g, bg, block)
+    c = K.contrast(rgb, SRGB8_TO_LINEAR, bg, block)
     line = _NO_LINES
     if open_lines:  # an opening wipes out lines narrower than 3 px (hairs), not dots
         co = cv2.morphologyEx(c, cv2.MORPH_OPEN,
@@ -57,7 +56,7 @@ def _contrast_maps(rgb, block, open_lines, line_level):
         line = K.line_map(c, co, np.float32(line_level))
         c = co
     cs = cv2.GaussianBlur(c, (0, 0), _SIGMA_P)
-    return g, cs, line
+    return cs, line
 
 
 def _noise(cs):
@@ -181,18 +180,18 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     d_lo, d_hi = _diameter_range_px(px_per_mm, diameter_mm, diameter_px)
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
-    g, cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
+    cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
     noise = _noise(cs)
     thresh = max(p.min_contrast, p.min_snr * noise) / sensitivity
     meta.update(noise=noise, threshold=thresh)
     xs, ys = _seeds(cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
         return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
-    return _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm,
+    return _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm,
                     meta)
 
 
-def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
+def _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
     r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
     margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
     # A neighbour can own a pixel of seed i's window only if it lies within twice the
@@ -234,8 +233,9 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
     fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
     merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
     rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
-    rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
-                                      rows["diameter_px"] / 2, src, xs, ys, nb_ptr, nb_idx)
+    rows["halo_ratio"] = K.halo_ratio(rgb, SRGB8_TO_LINEAR, line, cs, t_low, rows["x"],
+                                      rows["y"], rows["diameter_px"] / 2, src, xs, ys, nb_ptr,
+                                      nb_idx)
     if px_per_mm:
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     meta["blur_px"] = math.sqrt(sb2)
