@@ -198,7 +198,24 @@ def ray_radius(cs, xs, ys, rmax):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _near(i, xs, ys, r, cell, gx, gy, nx, ny, start, order, out):
+    """How many seeds lie within r of seed i (grid buckets); written to ``out`` unless empty."""
+    k = 0
+    span = int(r // cell) + 1
+    for cy in range(max(gy[i] - span, 0), min(gy[i] + span, ny - 1) + 1):
+        for cx in range(max(gx[i] - span, 0), min(gx[i] + span, nx - 1) + 1):
+            c = cy * nx + cx
+            for q in range(start[c], start[c + 1]):
+                j = order[q]
+                if j != i and (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 <= r * r:
+                    if out.size:
+                        out[k] = j
+                    k += 1
+    return k
+
+
+@njit(cache=True, parallel=True)
 def neighbours(xs, ys, reach, cell):
     """CSR lists of the seeds within ``reach[i]`` px of each seed i, by a grid of ``cell`` px.
 
@@ -227,26 +244,16 @@ def neighbours(xs, ys, reach, cell):
         c = gy[i] * nx + gx[i]
         order[fill[c]] = i
         fill[c] += 1
-    ptr = np.zeros(n + 1, np.int64)
-    for rep in range(2):  # first count, then fill
-        idx = np.empty(ptr[n], np.int64)
-        for i in range(n):
-            k = 0
-            r = reach[i]
-            span = int(r // cell) + 1
-            for cy in range(max(gy[i] - span, 0), min(gy[i] + span, ny - 1) + 1):
-                for cx in range(max(gx[i] - span, 0), min(gx[i] + span, nx - 1) + 1):
-                    c = cy * nx + cx
-                    for q in range(start[c], start[c + 1]):
-                        j = order[q]
-                        if j != i and (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 <= r * r:
-                            if rep == 1:
-                                idx[ptr[i] + k] = j
-                            k += 1
-            if rep == 0:
-                ptr[i + 1] = ptr[i] + k
-            else:  # nearest first, so that ownership tests can stop early (see _owned)
-                _sort_by_distance(idx[ptr[i]:ptr[i + 1]], xs[i], ys[i], xs, ys)
+    count = np.zeros(n + 1, np.int64)
+    none = np.empty(0, np.int64)
+    for i in prange(n):  # first count, then fill
+        count[i + 1] = _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, none)
+    ptr = np.cumsum(count)
+    idx = np.empty(ptr[n], np.int64)
+    for i in prange(n):
+        seg = idx[ptr[i]:ptr[i + 1]]
+        _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, seg)
+        _sort_by_distance(seg, xs[i], ys[i], xs, ys)  # nearest first: see _owned
     return ptr, idx
 
 
