@@ -146,6 +146,10 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     -------
     DotTable
         One row per dot (see docs/contracts.md); an empty table when none.
+        Dots whose centre lies within half the largest expected diameter of
+        the photo's frame are not reported: ``meta["frame_margin_px"]``
+        holds that margin, which areas counted over must leave out
+        (:mod:`smpqa.frame`).
 
     Raises
     ------
