@@ -26,6 +26,7 @@ import numpy as np
 from smpqa import synth
 from smpqa.analysis import analyze
 from smpqa.detect import detect_dots
+from smpqa.frame import FRAME_MARGIN_KEY
 from smpqa.metrics.hairline import measure_hairline
 from smpqa.metrics.uniformity import measure_uniformity
 from smpqa.region import Grid, median_spacing_mm, treated_region
@@ -50,7 +51,7 @@ def bench_preset(name, size, seed, repeat):
     rgb, ppm = photo.image, photo.scene.px_per_mm
     dots = detect_dots(rgb, px_per_mm=ppm)
     x, y = dots["x"], dots["y"]
-    grid = Grid.for_image(rgb.shape[:2], ppm)
+    grid = Grid.for_image(rgb.shape[:2], ppm, margin_px=dots.meta[FRAME_MARGIN_KEY])
     spacing = median_spacing_mm(x, y, ppm)
     treated = treated_region(grid, x, y, spacing_mm=spacing)
     hair = measure_hairline(x, y, grid, treated)

@@ -20,6 +20,7 @@ from .calibrate import (
 )
 from .detect import DotTable, detect_dots
 from .errors import CalibrationError, RegionError
+from .frame import FRAME_MARGIN_KEY
 from .io import load_image, read_px_per_mm, shown_name
 from .metrics.blowout import measure_blowout
 from .metrics.colour import measure_colour
@@ -63,8 +64,9 @@ class Analysis:
     parameters : dict
         The options used, the profile included.
     regions : dict
-        ``grid`` (:class:`~smpqa.region.Grid`) and bool maps ``treated``,
-        ``band``, ``interior`` on it, plus the hairline contour; for reports.
+        ``grid`` (:class:`~smpqa.region.Grid`, with the detector's frame
+        margin) and bool maps ``treated``, ``band``, ``interior`` on it, plus
+        the hairline contour; for reports.
     """
 
     dots: DotTable
@@ -250,6 +252,8 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
     # its edge look dark; then anything still found on it is dropped.
     shown = rgb if exclude is None else paint_over(rgb, exclude)
     dots = _drop_marker_dots(detect_dots(shown, px_per_mm=ppm), exclude)
+    # No dot is reported along the frame: areas are measured without that margin.
+    grid = grid.with_margin(dots.meta[FRAME_MARGIN_KEY])
     params = {"px_per_mm": ppm, "view": view, "roi": roi is not None,
               "roi_source": _roi_name(roi),
               "marker": None if marker is None else marker.to_dict(),

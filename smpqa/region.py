@@ -4,17 +4,23 @@ Regions are boolean maps on a grid of square cells ``cell_px`` pixels wide
 (about 0.25 mm), far cheaper than full-resolution masks for the distance
 transforms and smoothing the metrics need. Cell (i, j) covers pixel rows
 ``[i * cell_px, (i + 1) * cell_px)`` and columns likewise.
+
+The grid also knows the detector's frame margin (see :mod:`smpqa.frame`): no
+dot is reported within it, so areas that dots are counted over are measured
+on the observed area, the photo inset by the margin.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
+
+from .frame import frame_distance
 
 __all__ = ["Grid", "treated_region", "dot_density", "median_spacing_mm"]
 
@@ -32,20 +38,35 @@ class Grid:
     image_shape : (int, int)
         Pixels (rows, columns) of the photo.
     px_per_mm : float
+    margin_px : float
+        Width of the strip along the photo's frame in which the dots were not
+        looked for (``DotTable.meta["frame_margin_px"]``); 0 when every dot
+        of the photo was.
     """
 
     cell_px: float
     shape: tuple[int, int]
     image_shape: tuple[int, int]
     px_per_mm: float
+    margin_px: float = 0.0
 
     @classmethod
-    def for_image(cls, image_shape, px_per_mm, cell_mm=0.25) -> Grid:
-        """A grid of about ``cell_mm`` cells (at least 1 px) over an image of ``image_shape``."""
+    def for_image(cls, image_shape, px_per_mm, cell_mm=0.25, margin_px=0.0) -> Grid:
+        """A grid of about ``cell_mm`` cells (at least 1 px) over an image of ``image_shape``.
+
+        ``margin_px`` is the detector's frame margin (``DotTable.meta["frame_margin_px"]``).
+        """
         cell = max(1.0, cell_mm * px_per_mm)
         h, w = int(image_shape[0]), int(image_shape[1])
         return cls(cell, (max(1, math.ceil(h / cell)), max(1, math.ceil(w / cell))), (h, w),
-                   float(px_per_mm))
+                   float(px_per_mm)).with_margin(margin_px)
+
+    def with_margin(self, margin_px) -> Grid:
+        """The same grid with the detector's frame margin ``margin_px`` (px, >= 0)."""
+        margin = float(margin_px)
+        if not (math.isfinite(margin) and margin >= 0):
+            raise ValueError(f"margin_px must be a number >= 0, got {margin_px!r}")
+        return replace(self, margin_px=margin)
 
     @property
     def cell_mm(self) -> float:
@@ -67,12 +88,32 @@ class Grid:
         r = (np.arange(self.shape[0]) + 0.5) * self.cell_px - 0.5
         return np.meshgrid(c, r)
 
-    def in_image(self):
-        """Fraction of each cell that lies inside the photo (partial cells at the far edges)."""
+    def observed(self):
+        """Fraction of each cell inside the observed area: the photo less its frame margin.
+
+        Partial cells lie along the margin and at the grid's far edges; cells
+        wholly in the margin are 0.
+        """
         h, w = self.image_shape
-        fy = np.clip(h - np.arange(self.shape[0]) * self.cell_px, 0, self.cell_px) / self.cell_px
-        fx = np.clip(w - np.arange(self.shape[1]) * self.cell_px, 0, self.cell_px) / self.cell_px
-        return fy[:, None] * fx[None, :]
+        return self._span(h, self.shape[0])[:, None] * self._span(w, self.shape[1])[None, :]
+
+    def _span(self, length, n):
+        """Fraction of each of ``n`` cells along an axis within margin .. length - margin."""
+        lo = np.arange(n) * self.cell_px
+        inside = (np.minimum(lo + self.cell_px, length - self.margin_px)
+                  - np.maximum(lo, self.margin_px))
+        return np.clip(inside, 0, self.cell_px) / self.cell_px
+
+    def edge_distance(self, x, y):
+        """Distance (px) from pixel positions to the edge of the observed area (negative outside).
+
+        Examples
+        --------
+        >>> grid = Grid.for_image((100, 200), 20.0, margin_px=15.0)
+        >>> grid.edge_distance([100.0, 10.0], [50.0, 50.0]).tolist()
+        [34.5, -4.5]
+        """
+        return frame_distance(x, y, self.image_shape) - self.margin_px
 
     def cell_mask(self, mask, name: str) -> np.ndarray:
         """``mask`` as a bool array of the grid's shape; ValueError naming ``name`` otherwise."""
@@ -117,7 +158,8 @@ def dot_density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
     weights : array_like, optional
         Per-dot weights (e.g. area) instead of counts.
     roi : (rows, columns) bool array, optional
-        Cells that count as observed; the default is the whole photo.
+        Cells that count as observed; the default is the whole photo less the
+        grid's frame margin.
 
     Returns
     -------
@@ -128,7 +170,7 @@ def dot_density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
     if np.size(x):
         i, j = grid.cell_of(x, y)
         np.add.at(counts, (i, j), 1.0 if weights is None else np.asarray(weights, float))
-    valid = grid.in_image() if roi is None else grid.in_image() * np.asarray(roi, float)
+    valid = grid.observed() if roi is None else grid.observed() * np.asarray(roi, float)
     s = sigma_mm / grid.cell_mm
     num = ndimage.gaussian_filter(counts * (valid > 0), s, mode="constant")
     den = ndimage.gaussian_filter(valid, s, mode="constant")

@@ -64,12 +64,6 @@ HOSTILE_NAMES = (
     "line\nbreak.png",
 )
 
-# Known bugs in the detector (smpqa/detect, owned elsewhere), shown by corpus cases.
-EDGE_BUG = ("detect_dots finds phantom dots in the corners of a dark frame edge (bare skin in a "
-            "2-px black border: 4 dots; a grey ramp: 2 dots), so a photo without pigment is "
-            "graded 'fail'")
-
-
 @dataclass(frozen=True)
 class Case:
     """One hostile input and what smpqa may do with it.
@@ -627,7 +621,7 @@ def _edges(m: _Maker) -> None:
         ramp = np.linspace(lo, hi, BASE_W).astype(np.uint8)
         framed[f"ramp_{lo}_to_{hi}"] = np.repeat(ramp[None, :, None], BASE_H, 0).repeat(3, 2)
     for name, array in framed.items():
-        m.array(name, array, "content", RESULT, dots=(0, 0), no_dots=True, known_bug=EDGE_BUG)
+        m.array(name, array, "content", RESULT, dots=(0, 0), no_dots=True)
 
 
 def _layouts(m: _Maker) -> None:

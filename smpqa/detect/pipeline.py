@@ -11,6 +11,7 @@ from scipy.spatial import cKDTree
 from ..calibrate import check_px_per_mm
 from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
+from ..frame import FRAME_MARGIN_KEY, frame_distance
 from ..io import load_image
 from . import _kernels as K
 from .params import DetectParams
@@ -144,6 +145,10 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     -------
     DotTable
         One row per dot (see docs/contracts.md); an empty table when none.
+        Dots whose centre lies within half the largest expected diameter of
+        the photo's frame are not reported: ``meta["frame_margin_px"]``
+        holds that margin, which areas counted over must leave out
+        (:mod:`smpqa.frame`).
 
     Raises
     ------
@@ -178,7 +183,10 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
     rgb = load_image(image)
     d_lo, d_hi = _diameter_range_px(px_per_mm, diameter_mm, diameter_px)
-    meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity}
+    # A dot is reported only if even the largest expected disc around its centre lies in the
+    # photo: a disc cut by the frame cannot be measured, and dark frame edges look like dots.
+    meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
+            FRAME_MARGIN_KEY: d_hi / 2}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
     cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
     noise = _noise(cs)
@@ -233,6 +241,8 @@ def _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, p
     fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
     merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
     rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
+    seen = frame_distance(rows["x"], rows["y"], cs.shape) >= meta[FRAME_MARGIN_KEY]
+    rows, src = {k: v[seen] for k, v in rows.items()}, src[seen]
     rows["halo_ratio"] = K.halo_ratio(rgb, SRGB8_TO_LINEAR, line, cs, t_low, rows["x"],
                                       rows["y"], rows["diameter_px"] / 2, src, xs, ys, nb_ptr,
                                       nb_idx)

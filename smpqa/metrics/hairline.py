@@ -13,7 +13,9 @@ The edge is found first: a side of the photo along which a strip at least
 3 mm deep is (nearly) bare while the work beyond reaches its level; its rough
 course is a straight line through the half-level crossings of a smoothed
 density map, and the bands are cut along, and distances measured normal to,
-that line, so tilted edges are measured across, not obliquely.
+that line, so tilted edges are measured across, not obliquely. Strips and bands
+cover only the observed area: the grid's frame margin, where the detector
+reports no dot (:mod:`smpqa.frame`), is left out.
 
 Coordinates: photo pixels (x = column, y = row, pixel centres at integers);
 millimetres on the scalp have their origin at the photo's outer corner, as in
@@ -126,11 +128,16 @@ class Hairline:
 
 @dataclass(frozen=True, slots=True)
 class _Frame:
-    """Along (u) / across (v) millimetre coordinates for one side of the photo."""
+    """Along (u) / across (v) millimetre coordinates for one side of the photo.
+
+    ``margin_mm`` is the detector's frame margin: no dot is reported within it,
+    so only the photo inset by it is observed (:meth:`inside`).
+    """
 
     side: str
     width_mm: float
     height_mm: float
+    margin_mm: float = 0.0
 
     @property
     def length_mm(self) -> float:
@@ -166,7 +173,9 @@ class _Frame:
         return a[::-1] if self.side in ("bottom", "right") else a
 
     def inside(self, u, v):
-        return (u >= 0) & (u <= self.length_mm) & (v >= 0) & (v <= self.across_mm)
+        """Whether points lie in the observed part of the photo."""
+        m = self.margin_mm
+        return (u >= m) & (u <= self.length_mm - m) & (v >= m) & (v <= self.across_mm - m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,14 +203,16 @@ def _to_mm(grid: Grid, x, y):
 
 def _frame(grid: Grid, side: str) -> _Frame:
     h, w = grid.image_shape
-    return _Frame(side, w / grid.px_per_mm, h / grid.px_per_mm)
+    ppm = grid.px_per_mm
+    return _Frame(side, w / ppm, h / ppm, grid.margin_px / ppm)
 
 
 # --- is there an edge, and roughly where? -------------------------------------------------------
 
 def _coarse_density(grid: Grid, x, y):
     """Dots per mm² on ~1 mm cells, smoothed over 1.5 mm."""
-    coarse = Grid.for_image(grid.image_shape, grid.px_per_mm, cell_mm=1.0)
+    coarse = Grid.for_image(grid.image_shape, grid.px_per_mm, cell_mm=1.0,
+                            margin_px=grid.margin_px)
     return coarse, dot_density(coarse, x, y, 1.5)
 
 
@@ -210,13 +221,16 @@ def _strip_density(fr: _Frame, u, v):
 
     The level is the mean density over the half of the photo away from the
     side: a mean, not a high percentile, so that dense clusters of patchy
-    work do not make its thin patches look bare.
+    work do not make its thin patches look bare. Both count the observed
+    area only: the strip is the first _BARE_MM past the frame margin.
     """
-    level = np.count_nonzero(v > fr.across_mm / 2) / (fr.length_mm * fr.across_mm / 2)
-    n = max(1, round(fr.length_mm / 10.0))
-    near = v < _BARE_MM
-    k = np.clip((u[near] / fr.length_mm * n).astype(np.intp), 0, n - 1)
-    dens = np.bincount(k, minlength=n) / (_BARE_MM * fr.length_mm / n)
+    m = fr.margin_mm
+    length = max(fr.length_mm - 2 * m, 1e-9)
+    level = np.count_nonzero(v > fr.across_mm / 2) / (length * max(fr.across_mm / 2 - m, 1e-9))
+    n = max(1, round(length / 10.0))
+    near = v < m + _BARE_MM
+    k = np.clip(((u[near] - m) / length * n).astype(np.intp), 0, n - 1)
+    dens = np.bincount(k, minlength=n) / (_BARE_MM * length / n)
     return dens / max(level, 1e-12), level
 
 

@@ -6,7 +6,9 @@ away (Clark-Evans R well above 1), and no hole is much wider than a few
 spacings. Patchy work shows the opposite. Every metric is computed on the
 *interior* (the treated region minus the hairline band), given as a boolean
 mask on a :class:`~smpqa.region.Grid`; a dot belongs to the interior when its
-centre's grid cell does.
+centre's grid cell does. Areas, and distances to the window's edge, are those
+of the interior within the grid's observed area: the detector reports no dot
+within its frame margin (see :mod:`smpqa.frame`), so that strip is left out.
 
 Definitions
 -----------
@@ -20,7 +22,7 @@ coverage_cv
     tile's interior area (a disc counts wholly in the tile of its centre).
 empty_circle_ratio
     Diameter of the largest circle that contains no dot centre and stays
-    inside the interior and the photo, over the median nearest-neighbour
+    inside the interior and the observed area, over the median nearest-neighbour
     distance of the interior dots (the sparse hairline band and the margins
     beyond it are not gaps in the work). A distance transform on the grid
     finds the candidates; exact distances at 3 x 3 points per candidate cell
@@ -30,13 +32,14 @@ clark_evans_r
     Mean nearest-neighbour distance over its expectation 0.5 / sqrt(lambda)
     for a Poisson pattern of the interior's density lambda. Edge-corrected by
     the border method: only dots farther from the interior's edge (and the
-    photo's) than their nearest neighbour enter the mean, so that no
+    observed area's) than their nearest neighbour enter the mean, so that no
     neighbour outside the window can have been missed; each is weighted by
     1 / the area of the interior lying farther than its distance from the
     edge (Hanisch), which removes the border method's bias towards short
     distances.
 density_per_cm2
-    Interior dots per cm^2 of interior.
+    Interior dots per cm^2 of interior (its observed part: the frame margin,
+    where the detector reports no dot, is not counted as area).
 cluster_share
     Share of interior dots whose neighbourhood holds more than 2.5 x the
     median count over the interior dots. The neighbourhood is a square of
@@ -104,7 +107,7 @@ class Uniformity:
     tile_vmr, coverage_cv, empty_circle_ratio, clark_evans_r : float or None
         See the module's docstring; None when they cannot be computed.
     density_per_cm2 : float or None
-        Interior dots per cm² of interior.
+        Interior dots per cm² of the interior's observed area.
     cluster_share : float or None
         Share of interior dots in over-dense clusters, 0–1.
     n_tiles : int
@@ -112,6 +115,7 @@ class Uniformity:
     n_dots : int
         Dots whose centre lies in the interior.
     interior_area_cm2 : float
+        The interior's observed area (the frame margin left out).
     tile_mm : float
         Tile side actually used (``tile_mm`` rounded to whole grid cells).
     reason : str or None
@@ -146,7 +150,8 @@ def measure_uniformity(x, y, diameter_px, grid: Grid, interior, *, tile_mm=5.0) 
     ----------
     x, y : array_like
         Dot centres, px (x = column, pixel centres at integers). Dots outside
-        the photo or with non-finite positions are ignored.
+        the grid's observed area (the photo less its frame margin) or with
+        non-finite positions are ignored.
     diameter_px : array_like
         Dot diameters, px (non-finite counts as 0 for the coverage).
     grid : Grid
@@ -169,11 +174,12 @@ def measure_uniformity(x, y, diameter_px, grid: Grid, interior, *, tile_mm=5.0) 
     """
     x, y, d, interior = _validated(x, y, diameter_px, grid, interior, tile_mm)
     k = max(1, round(tile_mm / grid.cell_mm))
-    photo = _in_photo(grid, x, y)
-    x, y, d = x[photo], y[photo], d[photo]
+    with np.errstate(invalid="ignore"):
+        seen = grid.edge_distance(x, y) >= 0
+    x, y, d = x[seen], y[seen], d[seen]
     ci, cj = grid.cell_of(x, y)
     inside = interior[ci, cj]
-    weight = interior * grid.in_image()
+    weight = interior * grid.observed()
     area_cm2 = float(weight.sum() * grid.cell_area_mm2 / 100.0)
     counts, cover, n_tiles = _tiles(grid, interior, weight, ci[inside], cj[inside],
                                     d[inside], k)
@@ -218,12 +224,6 @@ def _validated(x, y, diameter_px, grid, interior, tile_mm):
     return x, y, d, interior
 
 
-def _in_photo(grid: Grid, x, y):
-    h, w = grid.image_shape
-    with np.errstate(invalid="ignore"):
-        return (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
-
-
 def _too_small(area_cm2, n_tiles, n_dots, tile_mm):
     if area_cm2 <= 0:
         return "the interior is empty, so there is no uniformity to judge"
@@ -239,11 +239,14 @@ def _too_small(area_cm2, n_tiles, n_dots, tile_mm):
 # --- tiles --------------------------------------------------------------------------------------
 
 def _tiles(grid, interior, weight, ci, cj, d, k):
-    """Per full tile: interior dot counts and pigmented share of the interior area."""
-    if not interior.any():
+    """Per full tile: interior dot counts and pigmented share of the interior area.
+
+    Tiles are laid from the corner of the bounding box of the observed interior.
+    """
+    if not (weight > 0).any():
         return np.empty(0), np.empty(0), 0
-    r0 = int(np.argmax(interior.any(axis=1)))
-    c0 = int(np.argmax(interior.any(axis=0)))
+    r0 = int(np.argmax((weight > 0).any(axis=1)))
+    c0 = int(np.argmax((weight > 0).any(axis=0)))
     w = weight[r0:, c0:]
     nr, nc = -(-w.shape[0] // k), -(-w.shape[1] // k)
     padded = np.zeros((nr * k, nc * k))
@@ -265,13 +268,8 @@ def _tile_stats(counts, cover):
 
 # --- nearest neighbours -------------------------------------------------------------------------
 
-def _photo_border_distance(grid: Grid, x, y):
-    h, w = grid.image_shape
-    return np.minimum(np.minimum(x + 0.5, w - 0.5 - x), np.minimum(y + 0.5, h - 0.5 - y))
-
-
 def _block_edge_distance(grid: Grid, interior):
-    """Lower bound (px) on the distance to the interior's edge or the photo's border, per block.
+    """Lower bound (px) on the distance to the interior's edge or the observed area's, per block.
 
     Blocks are 2 x 2 cells (inside only when all four cells are), which makes the distance
     transform four times cheaper; the bound is about a block looser than it could be.
@@ -286,7 +284,7 @@ def _block_edge_distance(grid: Grid, interior):
     # half a diagonal of the nearest outside block's centre.
     edge = (ndimage.distance_transform_edt(inside)[1:-1, 1:-1] - math.sqrt(2)) * size
     cx, cy = (np.arange(wb) + 0.5) * size - 0.5, (np.arange(hb) + 0.5) * size - 0.5
-    border = _photo_border_distance(grid, cx[None, :], cy[:, None]) - size / math.sqrt(2)
+    border = grid.edge_distance(cx[None, :], cy[:, None]) - size / math.sqrt(2)
     return np.minimum(edge, border)
 
 
@@ -326,7 +324,7 @@ def _cluster_share(grid: Grid, ci, cj, inside, lam):
 # --- largest empty circle -----------------------------------------------------------------------
 
 def _radius_at(grid: Grid, tree, px, py, edge_px):
-    """Radius (px) of the largest dot-free circle inside the photo and the interior at each point.
+    """Radius (px) of the largest dot-free circle inside the observed area and the interior.
 
     ``edge_px`` is, per cell, the distance from its centre to the nearest cell outside the
     interior; the sparse hairline band and bare margins beyond it must not count as gaps.
@@ -334,7 +332,7 @@ def _radius_at(grid: Grid, tree, px, py, edge_px):
     d = tree.query(np.column_stack([px, py]))[0]
     i, j = grid.cell_of(px, py)
     d = np.minimum(d, edge_px[i, j])
-    return np.maximum(np.minimum(d, _photo_border_distance(grid, px, py)), 0.0)
+    return np.maximum(np.minimum(d, grid.edge_distance(px, py)), 0.0)
 
 
 def _cell_centres(grid: Grid, flat):
@@ -370,8 +368,7 @@ def _polish(grid: Grid, interior, tree, px, py, r, best, edge_px):
     b2, c2 = bx**2 + by**2, cx**2 + cy**2
     ux = a[ok, 0] + (cy * b2 - by * c2)[ok] / den[ok]
     uy = a[ok, 1] + (bx * c2 - cx * b2)[ok] / den[ok]
-    h, w = grid.image_shape
-    ok = (ux >= -0.5) & (ux < w - 0.5) & (uy >= -0.5) & (uy < h - 0.5)
+    ok = grid.edge_distance(ux, uy) >= 0
     ux, uy = ux[ok], uy[ok]
     ok = interior[grid.cell_of(ux, uy)]
     if not ok.any():
@@ -387,7 +384,7 @@ def _largest(values, n):
 
 
 def _largest_empty_radius(grid: Grid, interior, tree, ci, cj):
-    """Radius (px) of the largest dot-free circle centred in the interior, inside the photo."""
+    """Radius (px) of the largest dot-free circle centred in the interior, in the observed area."""
     occupied = np.zeros(grid.shape, bool)
     occupied[ci, cj] = True
     # Outside the interior is a wall, measured from the cell's centre to the wall cell's edge.
