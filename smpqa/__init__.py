@@ -10,10 +10,10 @@ modules of their own.
 
 __version__ = "0.1.0"  # defined first: submodules record it in their results
 
-from .analysis import Analysis, analyze  # noqa: E402
-from .calibrate import Marker  # noqa: E402
-from .detect import DetectParams, DotTable, detect_dots  # noqa: E402
-from .errors import (  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING
+
+from .errors import (  # noqa: E402  (light: no numerical libraries)
     CalibrationError,
     ImageError,
     ProfileError,
@@ -21,8 +21,35 @@ from .errors import (  # noqa: E402
     SmpqaError,
     SmpqaWarning,
 )
-from .io import load_image  # noqa: E402
-from .profile import Profile, Verdict  # noqa: E402
+
+# The numerical parts load on first use, so that ``import smpqa`` (and the CLI's --help)
+# does not pay for numba, SciPy and OpenCV up front.
+_LAZY = {
+    "analyze": ".analysis", "Analysis": ".analysis", "Marker": ".calibrate",
+    "detect_dots": ".detect", "DetectParams": ".detect", "DotTable": ".detect",
+    "load_image": ".io", "Profile": ".profile", "Verdict": ".profile",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .analysis import Analysis, analyze
+    from .calibrate import Marker
+    from .detect import DetectParams, DotTable, detect_dots
+    from .io import load_image
+    from .profile import Profile, Verdict
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smpqa' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__",

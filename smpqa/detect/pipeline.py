@@ -6,7 +6,6 @@ import math
 
 import cv2
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..calibrate import check_px_per_mm
 from ..color import SRGB8_TO_LINEAR, linear_to_lab
@@ -78,9 +77,11 @@ def _seeds(cs, thresh, d_lo, saddle, d_hi):
     xs, ys = K.peaks(cs, max(1, int(0.35 * d_lo)), np.float32(thresh))
     if xs.size < 2:
         return xs, ys
-    pairs = cKDTree(np.stack([xs, ys], 1)).query_pairs(d_hi, output_type="ndarray")
-    if pairs.size:
-        pi, pj = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    ptr, pj = _neighbours(xs, ys, np.full(xs.size, float(d_hi)))
+    pi = np.repeat(np.arange(xs.size), np.diff(ptr))
+    once = pi < pj  # each pair once
+    pi, pj = pi[once], pj[once]
+    if pi.size:
         same = K.saddle_same(cs, xs, ys, pi, pj, saddle)
         keep = K.suppress_weaker(xs.size, pi, pj, same, cs[ys, xs])
         xs, ys = xs[keep], ys[keep]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.polynomial import Polynomial
-from scipy import optimize, signal
+from scipy import optimize
 from scipy.special import log_ndtr, ndtr
 
 from ..region import Grid, dot_density
@@ -429,7 +429,9 @@ def _correlate(rows, kernel, lat: _Lattice, sigma):
     """Σ_j rows[b, j] · kernel((t_j − t_m)/σ) for every band b and lattice cell m (by FFT)."""
     m = lat.t.size
     d = (np.arange(2 * m - 1) - (m - 1)) * (lat.step / sigma)
-    full = signal.fftconvolve(rows, kernel(d)[None, ::-1], axes=1)
+    kern = kernel(d)[::-1]
+    n = rows.shape[1] + kern.size - 1  # the full linear convolution, zero-padded
+    full = np.fft.irfft(np.fft.rfft(rows, n, axis=1) * np.fft.rfft(kern, n), n, axis=1)
     return full[:, m - 1:2 * m - 1]
 
 
