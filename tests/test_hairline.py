@@ -222,3 +222,17 @@ def test_bad_arguments():
         measure_hairline([1.0], [1.0], grid, np.zeros((3, 3), bool))
     with pytest.raises(ValueError, match="band_mm"):
         measure_hairline([1.0], [1.0], grid, ok, band_mm=0.0)
+
+
+def test_fft_length_is_the_smallest_5_smooth_number_reaching_n():
+    from smpqa.metrics.hairline import _fast_len
+
+    def smooth(k):
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        return k == 1
+
+    for n in [*range(1, 600), 10007, 65537]:
+        f = _fast_len(n)
+        assert f >= n and smooth(f) and not any(smooth(k) for k in range(n, f))

@@ -430,9 +430,23 @@ def _correlate(rows, kernel, lat: _Lattice, sigma):
     m = lat.t.size
     d = (np.arange(2 * m - 1) - (m - 1)) * (lat.step / sigma)
     kern = kernel(d)[::-1]
-    n = rows.shape[1] + kern.size - 1  # the full linear convolution, zero-padded
+    n = _fast_len(rows.shape[1] + kern.size - 1)  # the full linear convolution, zero-padded
     full = np.fft.irfft(np.fft.rfft(rows, n, axis=1) * np.fft.rfft(kern, n), n, axis=1)
     return full[:, m - 1:2 * m - 1]
+
+
+def _fast_len(n):
+    """The smallest 2^a 3^b 5^c >= n: FFT lengths with no large prime factor are fast."""
+    best = 1 << max(n - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35 << max(0, (n - 1) // p35).bit_length()  # times the power of 2 reaching n
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 def _lattice_nll(lat: _Lattice, n, sigma):
