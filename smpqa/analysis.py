@@ -26,7 +26,7 @@ from .metrics.colour import measure_colour
 from .metrics.darkness import measure_darkness
 from .metrics.hairline import measure_hairline
 from .metrics.size import measure_size
-from .metrics.stubble import measure_stubble
+from .metrics.stubble import MIN_HAIRS, measure_stubble
 from .metrics.uniformity import measure_uniformity
 from .profile import CRITERIA, Profile, Verdict, worst
 from .region import Grid, median_spacing_mm, treated_region
@@ -287,7 +287,8 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
         verdicts["hairline"] = prof.not_applicable("hairline", "no hairline edge in the photo")
     if colour.reason:
         verdicts["colour"] = prof.not_applicable("colour", colour.reason)
-    if stubble.reason and stubble.n_hairs and verdicts["darkness"].status != "not_applicable":
+    if (stubble.reason and stubble.n_hairs >= MIN_HAIRS
+            and verdicts["darkness"].status != "not_applicable"):
         v = verdicts["darkness"]  # stubble was seen but could not be compared: say why
         verdicts["darkness"] = Verdict(v.status, v.reasons + (
             f"not compared with the stubble: {stubble.reason}",), v.values, v.thresholds)

@@ -2,6 +2,7 @@
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -127,7 +128,11 @@ def _scene():
     rng = np.random.default_rng(0)
     img = np.full((60, 70), 0.4, np.float32)
     yy, xx = np.mgrid[:60, :70]
-    img -= (0.25 * np.exp(-0.5 * ((xx - 20.3) ** 2 + (yy - 30.1) ** 2) / 9)).astype(np.float32)
+    # A disc of radius 4 px, supersampled 8x (edge ramp ~1/12 px^2) and blurred by sigma 1 px.
+    sx, sy = ((np.arange(n * 8) + 0.5) / 8 - 0.5 for n in (70, 60))
+    disc = ((sx[None, :] - 20.3) ** 2 + (sy[:, None] - 30.1) ** 2 <= 16).astype(np.float32)
+    disc = cv2.resize(disc, (70, 60), interpolation=cv2.INTER_AREA)
+    img -= 0.25 * cv2.GaussianBlur(disc, (0, 0), 1.0)
     d = np.abs((xx - 45) * 0.8 - (yy - 30) * 0.6)
     img -= (0.2 * np.exp(-0.5 * d**2)).astype(np.float32) * ((yy > 15) & (yy < 45))
     img += rng.normal(0, 0.003, img.shape).astype(np.float32)
@@ -153,7 +158,8 @@ def test_kernels_match_python():
     args = (lum, busy, np.array([20.3]), np.array([30.1]), np.array([4.0]), 3.0)
     got = K.edge_spread(*args)
     np.testing.assert_allclose(got, K.edge_spread.py_func(*args))
-    assert np.isfinite(got).all()
+    assert got[0, 0] == pytest.approx(math.sqrt(1 + 1 / 12), rel=0.1)
+    assert got[0, 1] == pytest.approx(4.0, rel=0.05)
     labels = np.zeros(lum.shape, np.int32)
     labels[20:40, 44:47] = 1
     u = (0.6, 0.8)

@@ -36,7 +36,7 @@ _HAIR_WIDTH_MM = 0.07  # typical stubble hair, sets the ridge filter's scale
 _MIN_LENGTH_MM = 0.4
 _MIN_ELONGATION = 4.0
 _RIDGE_INTEGRAL = 0.2  # faintest line found: relative darkening x width, px
-_MAX_DOTS_FOR_BLUR = 200  # in all tiles together
+_MAX_DOTS_FOR_BLUR = 160  # in all tiles together
 _MAX_HAIRS = 240  # in all tiles together
 _BIN_PX = 0.1  # bin width of the pooled cross-section, px
 
@@ -52,7 +52,7 @@ class Stubble:
         fewer than :data:`MIN_HAIRS` segments were measured or the hairs are
         too thin for their depth to be measured (see ``reason``).
     n_hairs : int
-        Hair segments measured.
+        Hair segments measured (found, when the search stopped before measuring).
     width_mm : float or None
         Median fitted hair width.
     blur_px : float or None
@@ -156,8 +156,8 @@ def measure_stubble(rgb, dot_x, dot_y, dot_diameter_px, px_per_mm, *, valid=None
     dr = np.asarray(dot_diameter_px, float) / 2
     sig_h = float(np.clip(0.5 * _HAIR_WIDTH_MM * ppm, 1.0, 3.0))
     min_len = max(8.0, _MIN_LENGTH_MM * ppm)
-    spreads, rows = [], []
     tiles = _tiles(h, w, budget, _TILE)
+    rows = []
     for y0, y1, x0, x1 in tiles:
         lum = K.luminance(np.ascontiguousarray(rgb[y0:y1, x0:x1]), SRGB8_TO_LINEAR)
         ys = cv2.GaussianBlur(lum, (0, 0), sig_h)
@@ -172,27 +172,31 @@ def measure_stubble(rgb, dot_x, dot_y, dot_diameter_px, px_per_mm, *, valid=None
         tx, ty, tr = dx[inside] - x0, dy[inside] - y0, dr[inside]
         blocked = K.paint_discs(np.zeros(lum.shape, np.uint8), tx, ty, tr + 2.0)
         ridge[blocked != 0] = 0
-        spreads.append(_dot_spreads(lum, ridge, tx, ty, tr, _MAX_DOTS_FOR_BLUR // len(tiles)))
-        rows.append((lum, ridge, blocked, x0, y0))
-    s_all = np.concatenate(spreads) if spreads else np.empty(0)
-    s_all = s_all[np.isfinite(s_all)]
-    if blur_px is not None:
-        s = float(blur_px)
-    elif s_all.size < 5:
-        return Stubble(None, 0, None, None, "too few isolated dots to measure the photo's blur")
-    else:
-        s = float(np.median(s_all))
-    reach = 3.0 * s + 0.5 * _HAIR_WIDTH_MM * ppm + 3.5
-    infos, dists, darks, owners = [], [], [], []
-    for lum, ridge, blocked, x0, y0 in rows:
         labels, ids, cx, cy, ux, uy, hl = _components(ridge, min_len, _MIN_ELONGATION)
         if valid is not None and ids.size:
             ok = np.asarray(valid(cx + x0, cy + y0), bool)
             ids, cx, cy, ux, uy, hl = ids[ok], cx[ok], cy[ok], ux[ok], uy[ok], hl[ok]
-        cap = max(MIN_HAIRS, _MAX_HAIRS // len(rows))
+        cap = max(MIN_HAIRS, _MAX_HAIRS // len(tiles))
         if ids.size > cap:  # plenty for a median; spread over the tile
             pick = np.linspace(0, ids.size - 1, cap).astype(int)
             ids, cx, cy, ux, uy, hl = ids[pick], cx[pick], cy[pick], ux[pick], uy[pick], hl[pick]
+        rows.append((lum, ridge, blocked, (tx, ty, tr), labels, (ids, cx, cy, ux, uy, hl)))
+    n_found = sum(r[5][0].size for r in rows)
+    if n_found < MIN_HAIRS:  # no stubble: the blur need not be measured
+        return Stubble(None, n_found, None, None, f"fewer than {MIN_HAIRS} stubble hairs found")
+    if blur_px is not None:
+        s = float(blur_px)
+    else:
+        s_all = np.concatenate([_dot_spreads(r[0], r[1], *r[3], _MAX_DOTS_FOR_BLUR // len(rows))
+                                for r in rows])
+        s_all = s_all[np.isfinite(s_all)]
+        if s_all.size < 5:
+            return Stubble(None, n_found, None, None,
+                           "too few isolated dots to measure the photo's blur")
+        s = float(np.median(s_all))
+    reach = 3.0 * s + 0.5 * _HAIR_WIDTH_MM * ppm + 3.5
+    infos, dists, darks, owners = [], [], [], []
+    for lum, _, blocked, _, labels, (ids, cx, cy, ux, uy, hl) in rows:
         if ids.size == 0:
             continue
         info, dist, dark, owner = K.cross_sections(lum, labels, blocked, ids.astype(np.int32),
