@@ -93,6 +93,17 @@ def test_no_dots_or_low_scale_give_none_with_a_reason():
     assert s.depth is None and "px/mm" in s.reason
 
 
+def test_hairs_thinner_than_the_blur_give_none_and_say_so():
+    photo = synth.render(synth.preset("good_stubble", seed=8, px_per_mm=30, **SIZE,
+                                      clutter=dict(hair_density_per_cm2=60.0,
+                                                   hair_width_mm=0.02)))
+    a = analyze(photo.image, px_per_mm=30)
+    d = a.metrics["darkness"]
+    assert d["n_hairs"] >= MIN_HAIRS and d["stubble_depth"] is None
+    assert d["stubble_depth_ratio"] is None
+    assert any("too thin" in r for r in a.verdicts["darkness"].reasons)
+
+
 def test_analyze_reports_the_ratio_with_stubble_only():
     photo = synth.render(synth.preset("good_stubble", seed=7, px_per_mm=30, **SIZE))
     a = analyze(photo.image, px_per_mm=30)
