@@ -11,6 +11,7 @@ from smpqa.analysis import analyze
 from smpqa.color import SRGB8_TO_LINEAR, lab_to_linear, linear_to_lab
 from smpqa.detect import detect_dots
 from smpqa.metrics import _stubble_kernels as K
+from smpqa.metrics import stubble as st
 from smpqa.metrics.darkness import measure_darkness
 from smpqa.metrics.stubble import MIN_HAIRS, Stubble, measure_stubble
 from smpqa.profile import Profile
@@ -47,6 +48,19 @@ def test_hair_depth_agrees_with_truth(ppm, seed):
     assert s.width_mm == pytest.approx(photo.scene.clutter.hair_width_mm, rel=0.15)
     blur = math.hypot(photo.scene.clutter.blur_px, math.sqrt(1 / 12))  # optics + 1 px edge ramp
     assert s.blur_px == pytest.approx(blur, rel=0.05)
+
+
+def test_tiled_search_of_a_large_photo_agrees():
+    photo = synth.render(synth.preset("good_stubble", seed=9, px_per_mm=30, **SIZE))
+    dots = detect_dots(photo.image, px_per_mm=30)
+    tiles = st._tiles(800, 1000, 400_000, 384)
+    assert len(tiles) > 1 and all(0 <= y0 < y1 <= 800 and 0 <= x0 < x1 <= 1000
+                                  for y0, y1, x0, x1 in tiles)
+    assert sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in tiles) <= 400_000
+    s = measure_stubble(photo.image, dots["x"], dots["y"], dots["diameter_px"], 30,
+                        budget=400_000)
+    assert s.n_hairs >= MIN_HAIRS
+    assert s.depth == pytest.approx(_hair_truth(photo.scene), rel=TOL[30])
 
 
 def test_hair_depth_rises_with_hair_opacity():

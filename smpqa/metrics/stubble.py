@@ -3,11 +3,11 @@
 Hairs are thin dark lines, 1-3 px wide in a phone macro photo, so blur
 spreads them: their darkest pixel is far lighter than the hair's core. The
 darkening integrated across a line is blur-proof (it equals width x core
-darkening in linear light), so the core follows from a fit of each hair's
-cross-section by a line of width w blurred by the photo's blur, which is
-measured on the rims of isolated dots. Where the hairs are not clearly wider
-than the blur the width and darkness cannot be told apart, and no depth is
-given.
+darkening in linear light), so the core follows once the width is known.
+The width comes from a fit of the hairs' pooled cross-section by a line of
+width w blurred by the photo's blur, which is measured on the rims of
+isolated dots. Where the hairs are not clearly wider than the blur, width and
+darkness cannot be told apart, and no depth is given.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Stubble:
     n_hairs : int
         Hair segments measured (found, when the search stopped before measuring).
     width_mm : float or None
-        Median fitted hair width.
+        Hair width fitted to the pooled cross-sections.
     blur_px : float or None
         Edge spread (Gaussian sigma, px) measured on dot rims and used in the fits.
     reason : str or None
@@ -143,8 +143,11 @@ def measure_stubble(rgb, dot_x, dot_y, dot_diameter_px, px_per_mm, *, valid=None
     Discs 2 px wider than each detected dot are masked. Connected ridges at
     least 0.4 mm long and 4x longer than wide are hair segments; each
     segment's cross-section (pixels within a few blur widths of its axis,
-    its ends and other marks left out) is fitted as described in the module
-    notes. The blur is the median edge spread of isolated dots' rims.
+    its ends and other marks left out) gives its skin and its darkening
+    integrated across; one width is fitted to the cross-sections pooled over
+    all segments, and each segment's core darkening is its integral over that
+    width. The blur is the median edge spread of isolated dots' rims. See
+    docs/metrics.md for the limits and the accuracy measured.
     """
     ppm = float(px_per_mm)
     if ppm < MIN_PX_PER_MM:
@@ -229,10 +232,10 @@ def measure_stubble(rgb, dot_x, dot_y, dot_diameter_px, px_per_mm, *, valid=None
     cnt = np.bincount(bins)
     has = np.flatnonzero(cnt > 0)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])[has]
-    mean = dark[order][start + cnt[has] // 2]
+    med = dark[order][start + cnt[has] // 2]
     centres = (has + np.round(dist.min() / _BIN_PX)) * _BIN_PX
     cnt = cnt.astype(float)
-    width = float(K.fit_width(centres, mean, cnt[has], s, 2 * reach - 6.0))
+    width = float(K.fit_width(centres, med, cnt[has], s, 2 * reach - 6.0))
     width_mm = width / ppm
     if width < MIN_WIDTH_BLURS * s:
         return Stubble(None, n, width_mm, s,
