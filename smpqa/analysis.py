@@ -27,8 +27,9 @@ from .metrics.colour import measure_colour
 from .metrics.darkness import measure_darkness
 from .metrics.hairline import measure_hairline
 from .metrics.size import measure_size
+from .metrics.stubble import MIN_HAIRS, measure_stubble
 from .metrics.uniformity import measure_uniformity
-from .profile import CRITERIA, Profile, worst
+from .profile import CRITERIA, Profile, Verdict, worst
 from .region import Grid, median_spacing_mm, treated_region
 from .roi import load_roi
 
@@ -271,11 +272,15 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
     ci, cj = grid.cell_of(x, y)
     inside = interior[ci, cj]
     in_roi = treated[ci, cj]
+    cells = treated
+    stubble = measure_stubble(shown, x, y, dots["diameter_px"], ppm,
+                              valid=lambda px, py: cells[grid.cell_of(px, py)])
     colour = measure_colour(_lab(dots, "skin", in_roi), _lab(dots, "core", in_roi),
                             dots["area_px"][in_roi])
     metrics = {
         "size": measure_size(dots["diameter_mm"][inside]).metrics(),
-        "darkness": measure_darkness(dots["depth"][in_roi], dots["delta_L"][in_roi]).metrics(),
+        "darkness": measure_darkness(dots["depth"][in_roi], dots["delta_L"][in_roi],
+                                     stubble).metrics(),
         "colour": colour.metrics(),
         "uniformity": measure_uniformity(x, y, dots["diameter_px"], grid, interior).metrics(),
         "hairline": hair.metrics(),
@@ -286,6 +291,11 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
         verdicts["hairline"] = prof.not_applicable("hairline", "no hairline edge in the photo")
     if colour.reason:
         verdicts["colour"] = prof.not_applicable("colour", colour.reason)
+    if (stubble.reason and stubble.n_hairs >= MIN_HAIRS
+            and verdicts["darkness"].status != "not_applicable"):
+        v = verdicts["darkness"]  # stubble was seen but could not be compared: say why
+        verdicts["darkness"] = Verdict(v.status, v.reasons + (
+            f"not compared with the stubble: {stubble.reason}",), v.values, v.thresholds)
     regions = {"grid": grid, "treated": treated, "band": hair.band if hair.found else
                np.zeros(grid.shape, bool), "interior": interior,
                "hairline_contour_px": hair.contour_px.tolist() if hair.found else []}

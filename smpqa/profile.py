@@ -76,6 +76,8 @@ METRIC_LABELS: dict[str, tuple[str, str, str, str]] = {
     "depth": ("median dot depth", "", "too faint", "too dark"),
     "stubble_depth_ratio": ("dot depth relative to stubble", "", "lighter than the stubble",
                             "darker than the stubble"),
+    "stubble_depth": ("median stubble-hair depth", "", "", ""),
+    "n_hairs": ("stubble hair segments measured", "", "", ""),
     "cast_delta_e": ("pigment colour cast ΔE", "", "", "visible colour cast"),
     "tile_vmr": ("dot count variance-to-mean ratio", "", "", "dots clumped"),
     "coverage_cv": ("coverage variation (CV)", "", "", "patchy coverage"),

@@ -24,8 +24,12 @@ class Darkness:
     delta_L : float or None
         Median L*skin - L*core (reported).
     stubble_depth_ratio : float or None
-        Dot depth over stubble-hair depth; None (not measured) in this version.
+        ``depth`` over the stubble hairs' depth; None without a stubble depth.
     n_dots : int
+    stubble_depth : float or None
+        Median depth of the stubble hairs (see :mod:`smpqa.metrics.stubble`).
+    n_hairs : int
+        Stubble hair segments measured.
     """
 
     depth: float | None
@@ -33,19 +37,25 @@ class Darkness:
     delta_L: float | None
     stubble_depth_ratio: float | None
     n_dots: int
+    stubble_depth: float | None = None
+    n_hairs: int = 0
 
     def metrics(self) -> dict:
         return {"depth": self.depth, "depth_iqr": self.depth_iqr, "delta_L": self.delta_L,
-                "stubble_depth_ratio": self.stubble_depth_ratio}
+                "stubble_depth_ratio": self.stubble_depth_ratio,
+                "stubble_depth": self.stubble_depth, "n_hairs": self.n_hairs}
 
 
-def measure_darkness(depth, delta_L) -> Darkness:
+def measure_darkness(depth, delta_L, stubble=None) -> Darkness:
     """Median depth (two-sided criterion: too dark above, faded below) and its spread.
 
     Parameters
     ----------
     depth, delta_L : array_like
         Per-dot columns of a :class:`~smpqa.DotTable`.
+    stubble : Stubble, optional
+        The stubble hairs' depth (:func:`~smpqa.metrics.stubble.measure_stubble`);
+        with one, the dots' depth is also given relative to it.
 
     Returns
     -------
@@ -59,8 +69,13 @@ def measure_darkness(depth, delta_L) -> Darkness:
     dep = np.asarray(depth, float)
     ok = np.isfinite(dep)
     dep = dep[ok]
+    hair = None if stubble is None else finite_or_none(stubble.depth)
+    n_hairs = 0 if stubble is None else int(stubble.n_hairs)
     if dep.size == 0:
-        return Darkness(None, None, None, None, 0)
+        return Darkness(None, None, None, None, 0, hair, n_hairs)
     q1, q3 = np.percentile(dep, [25, 75])
-    return Darkness(finite_or_none(np.median(dep)), finite_or_none(q3 - q1),
-                    finite_or_none(np.median(np.asarray(delta_L, float)[ok])), None, int(dep.size))
+    med = finite_or_none(np.median(dep))
+    ratio = None if med is None or hair is None or hair <= 0 else finite_or_none(med / hair)
+    return Darkness(med, finite_or_none(q3 - q1),
+                    finite_or_none(np.median(np.asarray(delta_L, float)[ok])), ratio,
+                    int(dep.size), hair, n_hairs)
