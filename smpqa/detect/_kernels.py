@@ -54,19 +54,26 @@ def contrast(rgb, lut, bg, block):
     """Relative darkening ``1 - luminance / background``, the block grid bilinearly interpolated."""
     H, W = rgb.shape[0], rgb.shape[1]
     nby, nbx = bg.shape
+    # The horizontal interpolation is the same on every row: its blocks and weights, once.
+    x0 = np.empty(W, np.int64)
+    x1 = np.empty(W, np.int64)
+    wx = np.empty(W)
+    for x in range(W):
+        fx = (x + 0.5) / block - 0.5
+        x0[x] = min(max(int(math.floor(fx)), 0), nbx - 1)
+        x1[x] = min(x0[x] + 1, nbx - 1)
+        wx[x] = min(max(fx - x0[x], 0.0), 1.0)
     out = np.empty((H, W), np.float32)
     for y in prange(H):
         fy = (y + 0.5) / block - 0.5
         y0 = min(max(int(math.floor(fy)), 0), nby - 1)
         y1 = min(y0 + 1, nby - 1)
         wy = min(max(fy - y0, 0.0), 1.0)
+        col = np.empty(nbx)  # the background blended between the two block rows
+        for bx in range(nbx):
+            col[bx] = (1 - wy) * bg[y0, bx] + wy * bg[y1, bx]
         for x in range(W):
-            fx = (x + 0.5) / block - 0.5
-            x0 = min(max(int(math.floor(fx)), 0), nbx - 1)
-            x1 = min(x0 + 1, nbx - 1)
-            wx = min(max(fx - x0, 0.0), 1.0)
-            b = ((1 - wy) * ((1 - wx) * bg[y0, x0] + wx * bg[y0, x1])
-                 + wy * ((1 - wx) * bg[y1, x0] + wx * bg[y1, x1]))
+            b = (1 - wx[x]) * col[x0[x]] + wx[x] * col[x1[x]]
             out[y, x] = 1.0 - _lum(rgb, lut, y, x) / b if b > 0 else 0.0
     return out
 
@@ -85,7 +92,7 @@ def line_map(c, co, level):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_peak(cs, y, x, k, thresh):
     """Is ``cs[y, x]`` >= thresh and >= every value within the (2k + 1)² square around it?"""
     v = cs[y, x]
