@@ -309,15 +309,17 @@ def _cpu_count() -> int:
 
 
 def _share_cores(threads: int) -> None:
-    """Limit a worker's numba threads to its share of the cores.
+    """Limit a worker's numba and OpenCV threads to its share of the cores.
 
     By default every worker starts one thread per core, and `jobs` workers then
     fight over the cores: a batch ran about 3x slower (2 workers on 2 cores).
     """
     try:
+        import cv2
         import numba
 
         numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        cv2.setNumThreads(max(1, threads))
     except Exception:  # threads are only a matter of speed: never fail a worker over them
         pass
 
