@@ -36,9 +36,11 @@ def test_f1_against_truth(runs, name, f1):
     assert runs[name][2].f1 >= f1
 
 
-def test_stubble_hairs_are_not_dots_yet(runs):
-    # Known gap: free-standing hair fragments still cost precision; the target is F1 >= 0.95.
-    assert runs["good_stubble"][2].f1 >= 0.88
+def test_stubble_hairs_are_not_dots(runs):
+    # Hair crossings and bundles that survive the line opening are dropped by their missing
+    # mass (smpqa.detect._hair); 0.91 before that test.
+    assert runs["good_stubble"][2].f1 >= 0.95
+    assert runs["good_stubble"][2].precision >= 0.95
     assert runs["good_stubble"][2].recall >= 0.95
 
 

@@ -12,6 +12,7 @@ from ..calibrate import check_px_per_mm
 from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..io import load_image
+from . import _hair
 from . import _kernels as K
 from .params import DetectParams
 from .table import DotTable
@@ -227,6 +228,7 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
     ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi) & (elong <= p.max_elongation)
     ok &= (minor_d >= d_lo) | (elong < p.merge_elongation)
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
+    ok[ok] = ~_is_hair(g, skin[ok] @ _LUM, xs[ok], ys[ok], m[ok], d_lo, d_hi)
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
@@ -240,6 +242,24 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     meta["blur_px"] = math.sqrt(sb2)
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
+
+
+def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
+    """Which seeds are stubble hairs (their crossings, ends, bundles) rather than dots.
+
+    A seed is hair when, seen both from its seed pixel and from its measured
+    centre, the darkening mass beyond the lines crossing it is under 0.8 x the
+    area of the smallest expected dot and its inscribed radius at half its
+    darkening is at most d_lo / 2 + 0.75 px (``_hair.line_excess``;
+    docs/detection.md). A dot under a hair keeps its own mass and width.
+    """
+    area_lo = 0.8 * math.pi * d_lo**2 / 4
+    hair = np.ones(xs.size, bool)
+    for x, y in ((xs, ys), (m[:, 0], m[:, 1])):
+        f = _hair.line_excess(g, skin_lum, np.nan_to_num(x.astype(np.float64), nan=-1.0),
+                              np.nan_to_num(y.astype(np.float64), nan=-1.0), float(d_hi / 2 + 3))
+        hair &= (f[:, 0] < area_lo) & (f[:, 1] <= d_lo / 2 + 0.75)
+    return hair
 
 
 def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
