@@ -31,7 +31,8 @@ def _draw(shape, discs=(), lines=(), dark=0.7, blur=0.7):
 
 
 def _excess(g, x, y):
-    f = _hair.line_excess(g, np.array([_SKIN]), np.array([float(x)]), np.array([float(y)]), 20.0)
+    f = _hair.line_excess(g, np.array([_SKIN]), np.array([float(x)]), np.array([float(y)]), 20.0,
+                          np.inf)
     return f[0]
 
 
@@ -64,11 +65,13 @@ def test_line_excess_matches_python():
     ys = np.concatenate([rng.uniform(0, 71, 40), [0.0, 71.0, 10.0, 80.0]])
     skin = np.full(xs.size, float(np.percentile(g, 75)))
     skin[3] = np.nan
-    a = _hair.line_excess(g, skin, xs, ys, 12.0)
-    b = _hair.line_excess.py_func(g, skin, xs, ys, 12.0)
-    assert np.allclose(a, b, equal_nan=True)
-    assert np.isfinite(a[:40, 0]).sum() >= 5  # most seeds are on bare skin, some are measured
-    assert np.isnan(a[-2:]).all()  # outside the image
+    for wide in (np.inf, 1.5):
+        a = _hair.line_excess(g, skin, xs, ys, 12.0, wide)
+        b = _hair.line_excess.py_func(g, skin, xs, ys, 12.0, wide)
+        assert np.allclose(a, b, equal_nan=True)
+        assert np.isfinite(a[:40, 0]).sum() >= 5  # some random points are darker than skin
+        assert np.isnan(a[-2:]).all()  # outside the image
+    assert np.isnan(a[a[:, 1] > 1.5, 0]).all()  # too wide to weigh
 
 
 @pytest.mark.parametrize("px_per_mm", [20.0, 30.0, 40.0])

@@ -23,9 +23,11 @@ from numba import njit, prange
 __all__ = ["line_excess"]
 
 _N_DIR = 16  # rays around each seed
-_STEP = 0.5  # px between samples along a ray and along the rim
+_RAY_STEP = 1.0  # px between samples along a ray
+_RIM_STEP = 0.5  # px between samples along the rim
 _RIM = 2.0  # px between the body's half-darkening edge and the rim
 _BASE_Q = 0.3  # quantile of the rim's samples taken as its bare level
+_CHUNK = 256  # seeds per parallel task (they share buffers)
 
 
 @njit(cache=True)
@@ -54,20 +56,20 @@ def _run(g, S, x, y, ux, uy, level, reach):
     first (the distance is then the last one inside).
     """
     prev = _dark(g, S, x, y)
-    s = _STEP
+    s = _RAY_STEP
     while s <= reach:
         v = _dark(g, S, x + s * ux, y + s * uy)
         if v != v:
-            return s - _STEP, True
+            return s - _RAY_STEP, True
         if v < level:
-            return s - _STEP + _STEP * (prev - level) / max(prev - v, 1e-9), False
+            return s - _RAY_STEP + _RAY_STEP * (prev - level) / max(prev - v, 1e-9), False
         prev = v
-        s += _STEP
+        s += _RAY_STEP
     return reach, False
 
 
 @njit(cache=True, parallel=True)
-def line_excess(g, skin, xs, ys, reach):
+def line_excess(g, skin, xs, ys, reach, wide):
     """Each seed's darkening mass beyond the lines through it, and its inscribed radius.
 
     For each seed, the level is half the largest darkening ``1 - g / skin`` of
@@ -97,64 +99,76 @@ def line_excess(g, skin, xs, ys, reach):
         Seed positions (px; need not be integers).
     reach : float
         Longest ray, px.
+    wide : float
+        Seeds with a larger inscribed radius (px) are not weighed: their
+        excess stays NaN.
 
     Returns
     -------
     (N, 2) float64
         Excess area (px²) and inscribed radius (px). NaN where the skin is
         unusable, the seed lies outside the image, is not darker than the
-        skin, or is cut by the image edge.
+        skin, or is cut by the image edge; the excess also where the
+        inscribed radius exceeds ``wide``.
     """
     H, W = g.shape
     n = xs.size
     out = np.full((n, 2), np.nan)
-    for i in prange(n):
-        S = skin[i]
-        fx, fy = xs[i], ys[i]
-        if not (S > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
-            continue
-        bx, by = int(round(fx)), int(round(fy))
-        peak = -np.inf
-        for y in range(max(by - 1, 0), min(by + 2, H)):
-            for x in range(max(bx - 1, 0), min(bx + 2, W)):
-                peak = max(peak, 1.0 - g[y, x] / S)
-        if not (peak > 0):
-            continue
-        runs = np.empty(_N_DIR)
-        n_in = 0
-        for k in range(_N_DIR):
-            t = 2 * math.pi * k / _N_DIR
-            r, edge = _run(g, S, fx, fy, math.cos(t), math.sin(t), 0.5 * peak, reach)
-            if not edge:
-                runs[n_in] = r
-                n_in += 1
-        if n_in < _N_DIR // 2:
-            continue
-        srt = np.sort(runs[:n_in])
-        body = srt[(n_in * 5) // 16]
-        rho = body + _RIM
-        n_c = max(16, int(2 * math.pi * rho / _STEP))
-        rim = np.empty(n_c)
-        n_v = 0
-        for j in range(n_c):
-            t = 2 * math.pi * j / n_c
-            v = _dark(g, S, fx + rho * math.cos(t), fy + rho * math.sin(t))
-            if v == v:
-                rim[n_v] = v
-                n_v += 1
-        if n_v < n_c // 2:
-            continue
-        base = np.sort(rim[:n_v])[int(_BASE_Q * n_v)]
-        lines = 0.0
-        for j in range(n_v):
-            lines += max(rim[j] - base, 0.0)
-        lines *= 2 * math.pi * rho / n_c
-        mass = 0.0
-        e = int(rho) + 1
-        for y in range(max(by - e, 0), min(by + e + 1, H)):
-            for x in range(max(bx - e, 0), min(bx + e + 1, W)):
-                if (x - fx) ** 2 + (y - fy) ** 2 <= rho * rho:
-                    mass += 1.0 - g[y, x] / S - base
-        out[i, 0] = (mass - lines * rho) / max(peak - base, 1e-6)
-        out[i, 1] = srt[1]
+    cos = np.cos(2 * np.pi * np.arange(_N_DIR) / _N_DIR)
+    sin = np.sin(2 * np.pi * np.arange(_N_DIR) / _N_DIR)
+    n_rim = max(16, int(2 * math.pi * (reach + _RIM) / _RIM_STEP)) + 1
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        runs = np.empty(_N_DIR)  # buffers shared by a chunk of seeds
+        rim = np.empty(n_rim)
+        for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
+            S = skin[i]
+            fx, fy = xs[i], ys[i]
+            if not (S > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
+                continue
+            bx, by = int(round(fx)), int(round(fy))
+            peak = -np.inf
+            for y in range(max(by - 1, 0), min(by + 2, H)):
+                for x in range(max(bx - 1, 0), min(bx + 2, W)):
+                    peak = max(peak, 1.0 - g[y, x] / S)
+            if not (peak > 0):
+                continue
+            n_in = 0
+            for k in range(_N_DIR):
+                r, edge = _run(g, S, fx, fy, cos[k], sin[k], 0.5 * peak, reach)
+                if not edge:
+                    runs[n_in] = r
+                    n_in += 1
+            if n_in < _N_DIR // 2:
+                continue
+            srt = runs[:n_in]
+            srt.sort()
+            out[i, 1] = srt[1]
+            if srt[1] > wide:
+                continue  # as wide as a dot: no need to weigh it
+            body = srt[(n_in * 5) // 16]
+            rho = body + _RIM
+            n_c = max(16, int(2 * math.pi * rho / _RIM_STEP))
+            n_v = 0
+            for j in range(n_c):
+                t = 2 * math.pi * j / n_c
+                v = _dark(g, S, fx + rho * math.cos(t), fy + rho * math.sin(t))
+                if v == v:
+                    rim[n_v] = v
+                    n_v += 1
+            if n_v < n_c // 2:
+                continue
+            ring = rim[:n_v]
+            ring.sort()
+            base = ring[int(_BASE_Q * n_v)]
+            lines = 0.0
+            for j in range(n_v):
+                lines += max(ring[j] - base, 0.0)
+            lines *= 2 * math.pi * rho / n_c
+            mass = 0.0
+            e = int(rho) + 1
+            for y in range(max(by - e, 0), min(by + e + 1, H)):
+                for x in range(max(bx - e, 0), min(bx + e + 1, W)):
+                    if (x - fx) ** 2 + (y - fy) ** 2 <= rho * rho:
+                        mass += 1.0 - g[y, x] / S - base
+            out[i, 0] = (mass - lines * rho) / max(peak - base, 1e-6)
     return out

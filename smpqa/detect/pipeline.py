@@ -253,12 +253,13 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     darkening is at most d_lo / 2 + 0.75 px (``_hair.line_excess``;
     docs/detection.md). A dot under a hair keeps its own mass and width.
     """
-    area_lo = 0.8 * math.pi * d_lo**2 / 4
+    area_lo, wide = 0.8 * math.pi * d_lo**2 / 4, d_lo / 2 + 0.75
     hair = np.ones(xs.size, bool)
     for x, y in ((xs, ys), (m[:, 0], m[:, 1])):
-        f = _hair.line_excess(g, skin_lum, np.nan_to_num(x.astype(np.float64), nan=-1.0),
-                              np.nan_to_num(y.astype(np.float64), nan=-1.0), float(d_hi / 2 + 3))
-        hair &= (f[:, 0] < area_lo) & (f[:, 1] <= d_lo / 2 + 0.75)
+        i = np.flatnonzero(hair)  # from the centre, only the seeds that looked like hair
+        f = _hair.line_excess(g, skin_lum[i], x[i].astype(np.float64), y[i].astype(np.float64),
+                              float(d_hi / 2 + 3), wide)
+        hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
     return hair
 
 
