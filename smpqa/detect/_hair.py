@@ -31,8 +31,8 @@ _CHUNK = 256  # seeds per parallel task (they share buffers)
 
 
 @njit(cache=True)
-def _dark(g, S, x, y):
-    """Relative darkening ``1 - g / S`` at (x, y), bilinear; NaN outside the image."""
+def _dark(g, inv, x, y):
+    """Relative darkening ``1 - g x inv`` (inv: 1 / skin) at (x, y), bilinear; NaN outside."""
     H, W = g.shape
     if not (0.0 <= x <= W - 1 and 0.0 <= y <= H - 1):
         return np.nan
@@ -44,21 +44,21 @@ def _dark(g, S, x, y):
     fy = y - y0
     v = ((1 - fy) * ((1 - fx) * g[y0, x0] + fx * g[y0, x1])
          + fy * ((1 - fx) * g[y1, x0] + fx * g[y1, x1]))
-    return 1.0 - v / S
+    return 1.0 - v * inv
 
 
 @njit(cache=True)
-def _run(g, S, x, y, ux, uy, level, reach):
-    """Distance from (x, y) along (ux, uy) at which the darkening falls below ``level``.
+def _run(g, inv, x, y, v0, ux, uy, level, reach):
+    """Distance from (x, y), darkened by ``v0``, along (ux, uy) until the darkening is < ``level``.
 
     Linear between the last sample above and the first below; ``reach`` when
     it never falls within ``reach``. Also returns whether the image edge came
     first (the distance is then the last one inside).
     """
-    prev = _dark(g, S, x, y)
+    prev = v0
     s = _RAY_STEP
     while s <= reach:
-        v = _dark(g, S, x + s * ux, y + s * uy)
+        v = _dark(g, inv, x + s * ux, y + s * uy)
         if v != v:
             return s - _RAY_STEP, True
         if v < level:
@@ -121,20 +121,21 @@ def line_excess(g, skin, xs, ys, reach, wide):
         runs = np.empty(_N_DIR)  # buffers shared by a chunk of seeds
         rim = np.empty(n_rim)
         for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
-            S = skin[i]
             fx, fy = xs[i], ys[i]
-            if not (S > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
+            if not (skin[i] > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
                 continue
+            inv = 1.0 / skin[i]
             bx, by = int(round(fx)), int(round(fy))
             peak = -np.inf
             for y in range(max(by - 1, 0), min(by + 2, H)):
                 for x in range(max(bx - 1, 0), min(bx + 2, W)):
-                    peak = max(peak, 1.0 - g[y, x] / S)
+                    peak = max(peak, 1.0 - g[y, x] * inv)
             if not (peak > 0):
                 continue
             n_in = 0
+            v0 = _dark(g, inv, fx, fy)
             for k in range(_N_DIR):
-                r, edge = _run(g, S, fx, fy, cos[k], sin[k], 0.5 * peak, reach)
+                r, edge = _run(g, inv, fx, fy, v0, cos[k], sin[k], 0.5 * peak, reach)
                 if not edge:
                     runs[n_in] = r
                     n_in += 1
@@ -151,7 +152,7 @@ def line_excess(g, skin, xs, ys, reach, wide):
             n_v = 0
             for j in range(n_c):
                 t = 2 * math.pi * j / n_c
-                v = _dark(g, S, fx + rho * math.cos(t), fy + rho * math.sin(t))
+                v = _dark(g, inv, fx + rho * math.cos(t), fy + rho * math.sin(t))
                 if v == v:
                     rim[n_v] = v
                     n_v += 1
@@ -169,6 +170,6 @@ def line_excess(g, skin, xs, ys, reach, wide):
             for y in range(max(by - e, 0), min(by + e + 1, H)):
                 for x in range(max(bx - e, 0), min(bx + e + 1, W)):
                     if (x - fx) ** 2 + (y - fy) ** 2 <= rho * rho:
-                        mass += 1.0 - g[y, x] / S - base
+                        mass += 1.0 - g[y, x] * inv - base
             out[i, 0] = (mass - lines * rho) / max(peak - base, 1e-6)
     return out
