@@ -106,3 +106,16 @@ def test_dots_under_a_hair_are_found(px_per_mm):
     crossed = inside & (to_hair[yi, xi] <= t["diameter_px"] / 2)  # a hair touches the core
     assert crossed.sum() >= 20
     assert found[crossed].mean() >= 0.9
+
+
+def test_at_low_scale_a_dot_under_a_hair_outweighs_crossing_hairs():
+    # 12 px/mm: hairs 0.84 px wide, the smallest expected dot 1.8 px (area 2.5 px²).
+    area_lo = np.pi * 1.8**2 / 4
+    hair = (2, 10, 28, 20, 0.9)
+    dot = _draw((30, 30), discs=[(15, 15, 2.2)], lines=[hair], dark=0.75)
+    assert _excess(dot, 15, 15)[0] >= 3 * area_lo  # kept though stretched by the hair
+    cross = _draw((30, 30), lines=[hair, (4, 26, 26, 4, 0.9)], dark=0.75)
+    yy, xx = np.unravel_index(np.argmin(cross), cross.shape)
+    assert _excess(cross, xx, yy)[0] < 0.8 * area_lo
+    end = _draw((30, 30), lines=[(2, 10, 15, 15, 0.9)], dark=0.75)
+    assert _excess(end, 15, 15)[0] < 0.8 * area_lo

@@ -225,9 +225,10 @@ def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity
     core_contrast = m[:, 2] / area / np.maximum(skin @ _LUM, 1e-6)
     # A shape narrower than the smallest dot across its minor axis is a line (a hair).
     minor_d = 4 * np.sqrt(np.maximum(lam2 - 1 / 12, 0))
-    ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi) & (elong <= p.max_elongation)
-    ok &= (minor_d >= d_lo) | (elong < p.merge_elongation)
+    ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi)
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
+    thin = (elong > p.max_elongation) | ((minor_d < d_lo) & (elong >= p.merge_elongation))
+    ok &= ~thin | _dot_under_hair(g, skin @ _LUM, m, ok & thin, d_lo, d_hi)
     ok[ok] = ~_is_hair(g, skin[ok] @ _LUM, xs[ok], ys[ok], m[ok], d_lo, d_hi)
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
@@ -261,6 +262,21 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
                               float(d_hi / 2 + 3), wide)
         hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
     return hair
+
+
+def _dot_under_hair(g, skin_lum, m, which, d_lo, d_hi):
+    """Which of the ``which`` shapes (too thin or elongated for a dot) are dots under a hair.
+
+    Without the line opening (below 20 px/mm) a hair across a dot is measured with it and
+    stretches its shape. Such a shape keeps, beyond the lines crossing it, the darkening mass
+    of a dot: at least 3 x the area of the smallest expected dot (``_hair.line_excess`` from
+    the measured centre), where a line, its end or a crossing of lines keeps about none.
+    """
+    i = np.flatnonzero(which)
+    f = _hair.line_excess(g, skin_lum[i], m[i, 0], m[i, 1], float(d_hi / 2 + 3), np.inf)
+    out = np.zeros(which.size, bool)
+    out[i] = f[:, 0] >= 3 * math.pi * d_lo**2 / 4
+    return out
 
 
 def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
