@@ -36,9 +36,11 @@ def test_f1_against_truth(runs, name, f1):
     assert runs[name][2].f1 >= f1
 
 
-def test_stubble_hairs_are_not_dots_yet(runs):
-    # Known gap: free-standing hair fragments still cost precision; the target is F1 >= 0.95.
-    assert runs["good_stubble"][2].f1 >= 0.88
+def test_stubble_hairs_are_not_dots(runs):
+    # Hair crossings and bundles that survive the line opening are dropped by their missing
+    # mass (smpqa.detect._hair); 0.91 before that test.
+    assert runs["good_stubble"][2].f1 >= 0.95
+    assert runs["good_stubble"][2].precision >= 0.95
     assert runs["good_stubble"][2].recall >= 0.95
 
 
@@ -155,8 +157,9 @@ def test_kernel_parity(small):
     assert np.allclose(bg, K.block_percentile.py_func(small, lut, 16, 0.75))
     # Hand-checked: the 75th percentile of every other pixel of the top-left block.
     assert np.isclose(bg[0, 0], np.sort(g[:16:2, :16:2].ravel())[48], rtol=1e-6)
-    c = K.contrast(small, lut, bg, 16)
-    assert np.allclose(c, K.contrast.py_func(small, lut, bg, 16), atol=1e-6)
+    c, g32 = K.contrast(small, lut, bg, 16)
+    cp, gp = K.contrast.py_func(small, lut, bg, 16)
+    assert np.allclose(c, cp, atol=1e-6) and np.allclose(g32, gp) and np.allclose(g32, g)
     assert np.isclose(c[3, 3], 1 - g[3, 3] / bg[0, 0], atol=1e-6)  # a corner: no blend
     import cv2
 
@@ -187,9 +190,9 @@ def test_kernel_parity(small):
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
     r = np.full(xs.size, 2.5)
     seed = np.arange(xs.size)
-    h1 = K.halo_ratio(small, lut, no_line, cs, np.float32(0.03), xs.astype(float),
-                      ys.astype(float), r, seed, xs, ys, ptr, idx)
-    h2 = K.halo_ratio.py_func(small, lut, no_line, cs, np.float32(0.03), xs.astype(float),
+    h1 = K.halo_ratio(g32, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float),
+                      r, seed, xs, ys, ptr, idx)
+    h2 = K.halo_ratio.py_func(g32, no_line, cs, np.float32(0.03), xs.astype(float),
                               ys.astype(float), r, seed, xs, ys, ptr, idx)
     assert np.allclose(h1, h2, equal_nan=True)
 
@@ -215,7 +218,8 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     bg = K.block_percentile(small, lut, 16, 0.75)
     import cv2
 
-    cs = cv2.GaussianBlur(K.contrast(small, lut, bg, 16), (0, 0), 1.0)
+    c, g = K.contrast(small, lut, bg, 16)
+    cs = cv2.GaussianBlur(c, (0, 0), 1.0)
     xs, ys = K.peaks(cs, 1, np.float32(0.06))
     ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, 30.0), 8.0)
     assert np.diff(ptr).min() >= 1  # every seed has a neighbour that may own its pixels
@@ -225,7 +229,7 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     m1, n1 = K.measure(*args)
     m2, n2 = K.measure.py_func(*args)
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
-    hargs = (small, lut, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), rh,
+    hargs = (g, no_line, cs, np.float32(0.03), xs.astype(float), ys.astype(float), rh,
              np.arange(xs.size), xs, ys, ptr, idx)
     h1, h2 = K.halo_ratio(*hargs), K.halo_ratio.py_func(*hargs)
     assert np.allclose(h1, h2, equal_nan=True) and np.isfinite(h1).any()

@@ -51,7 +51,10 @@ def block_percentile(rgb, lut, block, q):
 
 @njit(cache=True, parallel=True)
 def contrast(rgb, lut, bg, block):
-    """Relative darkening ``1 - luminance / background``, the block grid bilinearly interpolated."""
+    """Relative darkening ``1 - luminance / background``, the block grid bilinearly interpolated.
+
+    Returns the darkening and the linear luminance, both (H, W) float32.
+    """
     H, W = rgb.shape[0], rgb.shape[1]
     nby, nbx = bg.shape
     # The horizontal interpolation is the same on every row: its blocks and weights, once.
@@ -64,6 +67,7 @@ def contrast(rgb, lut, bg, block):
         x1[x] = min(x0[x] + 1, nbx - 1)
         wx[x] = min(max(fx - x0[x], 0.0), 1.0)
     out = np.empty((H, W), np.float32)
+    g = np.empty((H, W), np.float32)
     for y in prange(H):
         fy = (y + 0.5) / block - 0.5
         y0 = min(max(int(math.floor(fy)), 0), nby - 1)
@@ -74,8 +78,9 @@ def contrast(rgb, lut, bg, block):
             col[bx] = (1 - wy) * bg[y0, bx] + wy * bg[y1, bx]
         for x in range(W):
             b = (1 - wx[x]) * col[x0[x]] + wx[x] * col[x1[x]]
-            out[y, x] = 1.0 - _lum(rgb, lut, y, x) / b if b > 0 else 0.0
-    return out
+            g[y, x] = _lum(rgb, lut, y, x)
+            out[y, x] = 1.0 - g[y, x] / b if b > 0 else 0.0
+    return out, g
 
 
 @njit(cache=True, parallel=True)
@@ -537,7 +542,7 @@ def _ring_ok(x, y, i, line, cs, t_low, own_x, own_y, nb_ptr, nb_idx, safe2):
 
 
 @njit(cache=True, parallel=True)
-def halo_ratio(rgb, lut, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx):
+def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx):
     """Mean darkening in the annulus [r + 1, 2r + 1] over that inside r / 2 (linear light).
 
     ``xs``/``ys``/``r`` describe each dot (refined centre, radius); ``seed`` is
@@ -568,7 +573,7 @@ def halo_ratio(rgb, lut, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr,
                 ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
                 if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, si, line, cs, t_low, own_x,
                                                           own_y, nb_ptr, nb_idx, safe2):
-                    buf[nb] = _lum(rgb, lut, y, x)
+                    buf[nb] = g[y, x]
                     nb += 1
         if nb < 6:
             continue
@@ -587,11 +592,11 @@ def halo_ratio(rgb, lut, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr,
             for x in range(max(int(math.ceil(xc - half)), 0), min(int(xc + half), W - 1) + 1):
                 d2 = (x - xc) ** 2 + dy2
                 if d2 <= rc2:
-                    core += skin - _lum(rgb, lut, y, x)
+                    core += skin - g[y, x]
                     nc += 1
                 elif r1 <= d2 <= r2 and _ring_ok(x, y, si, line, cs, t_low, own_x, own_y, nb_ptr,
                                                  nb_idx, safe2):
-                    ring += skin - _lum(rgb, lut, y, x)
+                    ring += skin - g[y, x]
                     nr += 1
         if nc > 0 and nr > 0 and core > 0:
             out[i] = (ring / nr) / (core / nc)

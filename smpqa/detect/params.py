@@ -26,7 +26,8 @@ class DetectParams:
         below this fraction of the weaker peak.
     max_elongation : float
         Shapes more elongated than this (major/minor axis ratio) are lines,
-        such as stubble hairs, not dots.
+        such as stubble hairs, not dots (unless a dot's mass remains beside
+        the lines through them: a dot under a hair).
     merge_elongation : float
         Shapes at least this elongated (and at most ``max_elongation``) are
         taken as two merged dots and split.

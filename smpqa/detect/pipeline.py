@@ -12,6 +12,7 @@ from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..frame import FRAME_MARGIN_KEY, frame_distance
 from ..io import load_image
+from . import _hair
 from . import _kernels as K
 from .params import DetectParams
 from .table import DotTable
@@ -48,7 +49,7 @@ def _contrast_maps(rgb, block, open_lines, line_level):
     bg = K.block_percentile(rgb, SRGB8_TO_LINEAR, block, 0.75)
     if min(bg.shape) >= 3:  # a 3x3 median keeps clusters and glare out of the skin level
         bg = cv2.medianBlur(bg, 3)
-    c = K.contrast(rgb, SRGB8_TO_LINEAR, bg, block)
+    c, g = K.contrast(rgb, SRGB8_TO_LINEAR, bg, block)
     line = _NO_LINES
     if open_lines:  # an opening wipes out lines narrower than 3 px (hairs), not dots
         co = cv2.morphologyEx(c, cv2.MORPH_OPEN,
@@ -56,7 +57,7 @@ def _contrast_maps(rgb, block, open_lines, line_level):
         line = K.line_map(c, co, np.float32(line_level))
         c = co
     cs = cv2.GaussianBlur(c, (0, 0), _SIGMA_P)
-    return cs, line
+    return g, cs, line
 
 
 def _noise(cs):
@@ -189,18 +190,18 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
             FRAME_MARGIN_KEY: d_hi / 2}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
-    cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
+    g, cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
     noise = _noise(cs)
     thresh = max(p.min_contrast, p.min_snr * noise) / sensitivity
     meta.update(noise=noise, threshold=thresh)
     xs, ys = _seeds(cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
         return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
-    return _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm,
+    return _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm,
                     meta)
 
 
-def _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
+def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
     r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
     margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
     # A neighbour can own a pixel of seed i's window only if it lies within twice the
@@ -232,9 +233,11 @@ def _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, p
     core_contrast = m[:, 2] / area / np.maximum(skin @ _LUM, 1e-6)
     # A shape narrower than the smallest dot across its minor axis is a line (a hair).
     minor_d = 4 * np.sqrt(np.maximum(lam2 - 1 / 12, 0))
-    ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi) & (elong <= p.max_elongation)
-    ok &= (minor_d >= d_lo) | (elong < p.merge_elongation)
+    ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi)
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
+    thin = (elong > p.max_elongation) | ((minor_d < d_lo) & (elong >= p.merge_elongation))
+    ok &= ~thin | _dot_under_hair(g, skin @ _LUM, m, ok & thin, d_lo, d_hi)
+    ok[ok] = ~_is_hair(g, skin[ok] @ _LUM, xs[ok], ys[ok], m[ok], d_lo, d_hi)
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
@@ -244,13 +247,46 @@ def _measure(rgb, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, p
     rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
     seen = frame_distance(rows["x"], rows["y"], cs.shape) >= meta[FRAME_MARGIN_KEY]
     rows, src = {k: v[seen] for k, v in rows.items()}, src[seen]
-    rows["halo_ratio"] = K.halo_ratio(rgb, SRGB8_TO_LINEAR, line, cs, t_low, rows["x"],
-                                      rows["y"], rows["diameter_px"] / 2, src, xs, ys, nb_ptr,
-                                      nb_idx)
+    rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
+                                      rows["diameter_px"] / 2, src, xs, ys, nb_ptr, nb_idx)
     if px_per_mm:
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     meta["blur_px"] = math.sqrt(sb2)
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
+
+
+def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
+    """Which seeds are stubble hairs (their crossings, ends, bundles) rather than dots.
+
+    A seed is hair when, seen both from its seed pixel and from its measured
+    centre, the darkening mass beyond the lines crossing it is under 0.8 x the
+    area of the smallest expected dot and its inscribed radius at half its
+    darkening is at most d_lo / 2 + 0.75 px (``_hair.line_excess``;
+    docs/detection.md). A dot under a hair keeps its own mass and width.
+    """
+    area_lo, wide = 0.8 * math.pi * d_lo**2 / 4, d_lo / 2 + 0.75
+    hair = np.ones(xs.size, bool)
+    for x, y in ((xs, ys), (m[:, 0], m[:, 1])):
+        i = np.flatnonzero(hair)  # from the centre, only the seeds that looked like hair
+        f = _hair.line_excess(g, skin_lum[i], x[i].astype(np.float64), y[i].astype(np.float64),
+                              float(d_hi / 2 + 3), wide)
+        hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
+    return hair
+
+
+def _dot_under_hair(g, skin_lum, m, which, d_lo, d_hi):
+    """Which of the ``which`` shapes (too thin or elongated for a dot) are dots under a hair.
+
+    Without the line opening (below 20 px/mm) a hair across a dot is measured with it and
+    stretches its shape. Such a shape keeps, beyond the lines crossing it, the darkening mass
+    of a dot: at least 3 x the area of the smallest expected dot (``_hair.line_excess`` from
+    the measured centre), where a line, its end or a crossing of lines keeps about none.
+    """
+    i = np.flatnonzero(which)
+    f = _hair.line_excess(g, skin_lum[i], m[i, 0], m[i, 1], float(d_hi / 2 + 3), np.inf)
+    out = np.zeros(which.size, bool)
+    out[i] = f[:, 0] >= 3 * math.pi * d_lo**2 / 4
+    return out
 
 
 def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
