@@ -23,6 +23,7 @@ _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _NO_LINES = np.full((1, 1), np.nan, np.float32)
+_CROSS = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))  # the 3x3 cross
 
 
 def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
@@ -52,8 +53,8 @@ def _contrast_maps(rgb, block, open_lines, line_level):
     c, g = K.contrast(rgb, SRGB8_TO_LINEAR, bg, block)
     line = _NO_LINES
     if open_lines:  # an opening wipes out lines narrower than 3 px (hairs), not dots
-        co = cv2.morphologyEx(c, cv2.MORPH_OPEN,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+        # Erode, then dilate: the same as MORPH_OPEN, which OpenCV runs 2x slower threaded.
+        co = cv2.dilate(cv2.erode(c, _CROSS), _CROSS)
         line = K.line_map(c, co, np.float32(line_level))
         c = co
     cs = cv2.GaussianBlur(c, (0, 0), _SIGMA_P)
