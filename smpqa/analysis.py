@@ -21,7 +21,7 @@ from .calibrate import (
 from .detect import DotTable, detect_dots
 from .errors import CalibrationError, RegionError
 from .frame import FRAME_MARGIN_KEY
-from .io import load_image, read_px_per_mm, shown_name
+from .io import read_px_per_mm, rgb8_view, shown_name
 from .metrics.blowout import measure_blowout
 from .metrics.colour import measure_colour
 from .metrics.darkness import measure_darkness
@@ -239,7 +239,7 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
     # Argument -> marker -> metadata: all but the marker are known before decoding the photo.
     scale = None if marker is not None and px_per_mm is None else _resolve_scale(image,
                                                                                  px_per_mm)
-    rgb = load_image(image)
+    rgb = rgb8_view(image)
     found = None
     if marker is not None:
         scale, found = _marker_scale(image, rgb, marker, scale)

@@ -419,6 +419,24 @@ def _apply_orientation(rgb: np.ndarray, orientation: object) -> np.ndarray:
 # --- arrays ----------------------------------------------------------------
 
 
+def rgb8_view(source: _PathArg | np.ndarray) -> np.ndarray:
+    """:func:`load_image` for smpqa's own readers: no copy of an array that is already RGB8.
+
+    A C-contiguous uint8 ``(H, W, 3)`` array within the default pixel limit
+    comes back as a read-only view (the detector and metrics only read it);
+    anything else goes through :func:`load_image`. Saves a copy of the photo
+    per call (9 ms and 36 MB at 12 MP).
+    """
+    if (isinstance(source, np.ndarray) and source.dtype == np.uint8 and source.ndim == 3
+            and source.shape[2] == 3 and source.shape[0] > 0 and source.shape[1] > 0
+            and source.flags.c_contiguous
+            and source.shape[0] * source.shape[1] <= DEFAULT_MAX_PIXELS):
+        view = source.view()
+        view.flags.writeable = False
+        return view
+    return load_image(source)
+
+
 def _from_array(array: np.ndarray, max_pixels: int | None, alpha: str) -> np.ndarray:
     where = "cannot use array"
     hwc = _as_hwc(np.asarray(array), where)

@@ -627,3 +627,16 @@ def test_save_png_rejects_bad_text(tmp_path, text):
     with pytest.raises(ValueError, match="text|px_per_mm"):
         save_png(tmp_path / "out.png", np.zeros((2, 2, 3), dtype=np.uint8), text=text)
     assert os.listdir(tmp_path) == []
+
+
+def test_rgb8_view_shares_rgb8_arrays_read_only_and_loads_the_rest():
+    from smpqa.io import rgb8_view
+
+    a = np.zeros((4, 5, 3), np.uint8)
+    v = rgb8_view(a)
+    assert np.shares_memory(v, a) and not v.flags.writeable and a.flags.writeable
+    for other in (a[:, ::2], a.astype(np.uint16) * 257, a[..., 0], np.asfortranarray(a)):
+        w = rgb8_view(other)
+        assert w.dtype == np.uint8 and w.shape[2] == 3 and not np.shares_memory(w, other)
+    with pytest.raises(ImageError, match="empty"):
+        rgb8_view(np.zeros((0, 5, 3), np.uint8))

@@ -11,7 +11,7 @@ from ..calibrate import check_px_per_mm
 from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..frame import FRAME_MARGIN_KEY, frame_distance
-from ..io import load_image
+from ..io import rgb8_view
 from . import _hair
 from . import _kernels as K
 from .params import DetectParams
@@ -184,7 +184,7 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity)
             and sensitivity > 0):
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
-    rgb = load_image(image)
+    rgb = rgb8_view(image)
     d_lo, d_hi = _diameter_range_px(px_per_mm, diameter_mm, diameter_px)
     # A dot is reported only if even the largest expected disc around its centre lies in the
     # photo: a disc cut by the frame cannot be measured, and dark frame edges look like dots.
