@@ -353,6 +353,39 @@ def _mask_moments(bd, bx, by, n, level):
     return sxx / m - ux * ux + 1 / 12, syy / m - uy * uy + 1 / 12, sxy / m - ux * uy, m
 
 
+@njit(cache=True, inline="always")
+def _peaks_at(bd, bx, by, n, fx, fy, sigma, span):
+    """Darkening smoothed by Gaussians of ``sigma`` and 2 ``sigma`` at (fx, fy), normalised.
+
+    ``bd`` holds n pixels' darkening at integer offsets ``bx``, ``by`` (shifted by
+    one common sub-pixel amount) from a centre; the weights are separable, so one
+    exp per column and per row of the (span x span) window does.
+    """
+    k1 = -0.5 / (sigma * sigma)
+    x0, y0 = bx[0], by[0]  # n >= 1
+    for k in range(1, n):
+        x0 = min(x0, bx[k])
+        y0 = min(y0, by[k])
+    gx = np.empty((2, span))
+    gy = np.empty((2, span))
+    for k in range(span):
+        ex = (x0 + k - fx) ** 2
+        ey = (y0 + k - fy) ** 2
+        gx[0, k], gx[1, k] = math.exp(k1 * ex), math.exp(0.25 * k1 * ex)
+        gy[0, k], gy[1, k] = math.exp(k1 * ey), math.exp(0.25 * k1 * ey)
+    p1 = w1 = p2 = w2 = 0.0
+    for k in range(n):
+        jx = int(round(bx[k] - x0))
+        jy = int(round(by[k] - y0))
+        w = gx[0, jx] * gy[0, jy]
+        v = gx[1, jx] * gy[1, jy]
+        p1 += w * bd[k]
+        w1 += w
+        p2 += v * bd[k]
+        w2 += v
+    return p1 / w1, p2 / w2
+
+
 @njit(cache=True, parallel=True)
 def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, margin):
     """Per-seed photometry and shape by integrating the darkening against the local skin.
@@ -366,11 +399,11 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     Returns
     -------
     out : (N, 18) float64
-        x, y, I_lum, P_lum (darkening smoothed by a Gaussian of ``sigma_p`` at the
-        centre), Mxx, Myy, Mxy (central second moments / I), I_r, I_g, I_b,
-        S_r, S_g, S_b, P2_lum (as P_lum with a Gaussian of 2 x ``sigma_p``), and
-        the second moments mxx, myy, mxy of the half-peak mask (pixels darkened
-        by at least P_lum / 2) and its pixel count.
+        x, y (the centroid of the core's darkening), I_lum, P_lum (darkening smoothed
+        by a Gaussian of ``sigma_p`` at that centre), Mxx, Myy, Mxy (central second
+        moments / I), I_r, I_g, I_b, S_r, S_g, S_b, P2_lum (as P_lum with a Gaussian
+        of 2 x ``sigma_p``), and the second moments mxx, myy, mxy of the half-peak
+        mask (pixels darkened by at least P_lum / 2) and its pixel count.
     npix : (N,) int64
         Pixels integrated.
     """
@@ -444,15 +477,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         mxx = 0.0
         myy = 0.0
         mxy = 0.0
-        P = 0.0
-        wsum = 0.0
-        P2 = 0.0
-        wsum2 = 0.0
         I0 = 0.0
         I1 = 0.0
         I2 = 0.0
         cnt = 0
-        k1 = -0.5 / (sigma_p * sigma_p)
         # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
         Rc2 = (rh + 1.0) ** 2
         tc = 0.0
@@ -462,18 +490,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         bd = np.empty(nb)
         bx = np.empty(nb)
         by = np.empty(nb)
-        # The Gaussian weights are separable: one exp per column and per row, not per pixel.
-        x_lo = max(int(math.ceil(cx - R)), 0)
-        gx = np.empty(2 * e + 2)
-        gx4 = np.empty(2 * e + 2)
-        for k in range(min(2 * e + 2, W - x_lo)):
-            dx = x_lo + k - cx
-            gx[k] = math.exp(k1 * dx * dx)
-            gx4[k] = math.exp(0.25 * k1 * dx * dx)  # the Gaussian of twice the width
         for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
             dy = y - cy
-            gy = math.exp(k1 * dy * dy)
-            gy4 = math.exp(0.25 * k1 * dy * dy)
             half = math.sqrt(max(R * R - dy * dy, 0.0))
             for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
                 dx = x - cx
@@ -495,12 +513,6 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 I0 += S[0] - o0
                 I1 += S[1] - o1
                 I2 += S[2] - o2
-                w = gx[x - x_lo] * gy
-                P += w * D
-                wsum += w
-                w2 = gx4[x - x_lo] * gy4
-                P2 += w2 * D
-                wsum2 += w2
                 bd[cnt] = D
                 bx[cnt] = dx
                 by[cnt] = dy
@@ -508,14 +520,14 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         if tot > 0:
             ux = mx / tot
             uy = my / tot
-            if tc > 0:
-                out[i, 0] = cx + mcx / tc
-                out[i, 1] = cy + mcy / tc
-            else:
-                out[i, 0] = cx + ux
-                out[i, 1] = cy + uy
+            fx, fy = (mcx / tc, mcy / tc) if tc > 0 else (ux, uy)
+            out[i, 0] = cx + fx
+            out[i, 1] = cy + fy
+            # The smoothed peaks about the final centre: skin texture across the wide disc can
+            # pull its centroid a pixel off a small dot, and a peak read off-centre is low.
+            P, P2 = _peaks_at(bd, bx, by, cnt, fx, fy, sigma_p, 2 * e + 2)
             out[i, 2] = tot
-            out[i, 3] = P / wsum
+            out[i, 3] = P
             out[i, 4] = mxx / tot - ux * ux
             out[i, 5] = myy / tot - uy * uy
             out[i, 6] = mxy / tot - ux * uy
@@ -525,10 +537,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, 10] = S[0]
             out[i, 11] = S[1]
             out[i, 12] = S[2]
-            out[i, 13] = P2 / wsum2
-            # Mask moments about the same centre as the peaks; the offset ux, uy is sub-pixel.
+            out[i, 13] = P2
             out[i, 14], out[i, 15], out[i, 16], out[i, 17] = _mask_moments(bd, bx, by, cnt,
-                                                                           0.5 * P / wsum)
+                                                                           0.5 * P)
             npix[i] = cnt
     return out, npix
 
