@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -191,18 +192,45 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
             FRAME_MARGIN_KEY: d_hi / 2}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
-    g, cs, line = _contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast)
-    noise = _noise(cs)
+    maps = _Maps(rgb, *_contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast))
+    noise = _noise(maps.cs)
     thresh = max(p.min_contrast, p.min_snr * noise) / sensitivity
     meta.update(noise=noise, threshold=thresh)
-    xs, ys = _seeds(cs, thresh, d_lo, p.saddle, d_hi)
+    xs, ys = _seeds(maps.cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
         return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
-    return _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm,
+    return _measure(maps, xs, ys, _Setting(p, d_lo, d_hi, thresh, noise, sensitivity, px_per_mm),
                     meta)
 
 
-def _measure(rgb, g, line, cs, xs, ys, thresh, noise, d_lo, d_hi, p, sensitivity, px_per_mm, meta):
+@dataclass(frozen=True, slots=True)
+class _Maps:
+    """The per-pixel images the measurement reads: the photo and what was made of it."""
+
+    rgb: np.ndarray  # the photo, uint8 (H, W, 3)
+    g: np.ndarray  # linear luminance, float32
+    cs: np.ndarray  # relative darkening, lines opened away, lightly smoothed
+    line: np.ndarray  # opened darkening on line pixels, NaN elsewhere; (1, 1) without opening
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    """What the measurement needs to know about this photo and the caller's settings."""
+
+    params: DetectParams
+    d_lo: float  # expected dot diameters, px
+    d_hi: float
+    thresh: float  # seed threshold (relative darkening)
+    noise: float  # pixel noise of the smoothed darkening
+    sensitivity: float
+    px_per_mm: float | None
+
+
+def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
+    """Measure every seed, keep the dots, split merged twins: the DotTable."""
+    rgb, g, line, cs = maps.rgb, maps.g, maps.line, maps.cs
+    p, d_lo, d_hi, thresh, noise = st.params, st.d_lo, st.d_hi, st.thresh, st.noise
+    sensitivity, px_per_mm = st.sensitivity, st.px_per_mm
     r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
     margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
     # A neighbour can own a pixel of seed i's window only if it lies within twice the
