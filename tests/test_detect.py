@@ -210,6 +210,10 @@ def test_neighbour_lists_are_exact_and_nearest_first():
         truth = np.flatnonzero(d2[i] <= reach[i] ** 2)
         assert set(mine) == set(truth) - {i}
         assert np.all(np.diff(d2[i, mine]) >= 0)
+    # Unsorted (pairs only): the same lists, in some order.
+    p3, i3 = K.neighbours(xs, ys, reach, 8.0, False)
+    assert np.array_equal(p3, ptr)
+    assert all(set(i3[ptr[i]:ptr[i + 1]]) == set(idx[ptr[i]:ptr[i + 1]]) for i in range(xs.size))
 
 
 def test_measure_and_halo_parity_with_crowded_neighbours(small):

@@ -228,11 +228,12 @@ def _near(i, xs, ys, r, cell, gx, gy, nx, ny, start, order, out):
 
 
 @njit(cache=True, parallel=True)
-def neighbours(xs, ys, reach, cell):
+def neighbours(xs, ys, reach, cell, nearest_first=True):
     """CSR lists of the seeds within ``reach[i]`` px of each seed i, by a grid of ``cell`` px.
 
     Returns (ptr, idx): seed i's neighbours are ``idx[ptr[i]:ptr[i + 1]]`` (itself excluded),
-    nearest first (ties in an unspecified order).
+    nearest first (ties in an unspecified order) unless ``nearest_first`` is False, when
+    they come in grid order (for callers that only need the pairs).
     """
     n = xs.size
     gx = np.empty(n, np.int64)
@@ -265,7 +266,8 @@ def neighbours(xs, ys, reach, cell):
     for i in prange(n):
         seg = idx[ptr[i]:ptr[i + 1]]
         _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, seg)
-        _sort_by_distance(seg, xs[i], ys[i], xs, ys)  # nearest first: see _owned
+        if nearest_first:  # see _owned
+            _sort_by_distance(seg, xs[i], ys[i], xs, ys)
     return ptr, idx
 
 

@@ -80,7 +80,7 @@ def _seeds(cs, thresh, d_lo, saddle, d_hi):
     xs, ys = K.peaks(cs, max(1, int(0.35 * d_lo)), np.float32(thresh))
     if xs.size < 2:
         return xs, ys
-    ptr, pj = _neighbours(xs, ys, np.full(xs.size, float(d_hi)))
+    ptr, pj = _neighbours(xs, ys, np.full(xs.size, float(d_hi)), nearest_first=False)
     pi = np.repeat(np.arange(xs.size), np.diff(ptr))
     once = pi < pj  # each pair once
     pi, pj = pi[once], pj[once]
@@ -91,11 +91,11 @@ def _seeds(cs, thresh, d_lo, saddle, d_hi):
     return xs, ys
 
 
-def _neighbours(xs, ys, reach):
-    """CSR lists of the seeds within ``reach[i]`` px of each seed i."""
+def _neighbours(xs, ys, reach, nearest_first=True):
+    """CSR lists of the seeds within ``reach[i]`` px of each seed i (see ``K.neighbours``)."""
     cell = max(8.0, float(np.median(reach)))
     return K.neighbours(xs.astype(np.float64), ys.astype(np.float64), reach.astype(np.float64),
-                        cell)
+                        cell, nearest_first)
 
 
 def _blur_variance(req2, ratio, good):
