@@ -16,6 +16,8 @@ __all__ = [
     "linear_to_srgb",
     "lab_to_linear",
     "linear_to_lab",
+    "luminance_to_lightness",
+    "lightness_to_luminance",
     "SRGB8_TO_LINEAR",
 ]
 
@@ -89,6 +91,28 @@ def linear_to_lab(rgb):
     rgb = np.asarray(rgb, dtype=np.float64)
     srgb = linear_to_srgb(rgb)
     return _skcolor.rgb2lab(srgb.reshape(-1, 1, 3)).reshape(rgb.shape)
+
+
+_EPS = 6 / 29  # CIE L* switches from a cube root to a line at Y = _EPS**3
+
+
+def luminance_to_lightness(Y):
+    """CIE L* (0-100) of relative luminance Y (0-1, D65 white = 1).
+
+    Examples
+    --------
+    >>> float(luminance_to_lightness(0.18).round(2))
+    49.5
+    """
+    Y = np.asarray(Y, np.float64)
+    f = np.where(Y > _EPS**3, np.cbrt(np.maximum(Y, 0)), Y / (3 * _EPS**2) + 4 / 29)
+    return 116 * f - 16
+
+
+def lightness_to_luminance(L):
+    """Relative luminance Y (0-1) of CIE L*: the inverse of :func:`luminance_to_lightness`."""
+    f = (np.asarray(L, np.float64) + 16.0) / 116.0
+    return np.where(f > _EPS, f**3, 3 * _EPS**2 * (f - 4 / 29))
 
 
 #: Linear value of each 8-bit sRGB code (float32 look-up table, 256 entries).

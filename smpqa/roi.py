@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from skimage.draw import polygon as _draw_polygon
 
-from .color import SRGB8_TO_LINEAR, linear_to_lab
+from .color import SRGB8_TO_LINEAR, lightness_to_luminance, linear_to_lab
 from .errors import ImageError, RegionError
 from .io import load_image
 
@@ -228,13 +228,8 @@ def _skin_cells(lab) -> np.ndarray:
     ref = np.median(chroma[warm], axis=0)
     near = np.linalg.norm(chroma - ref, axis=-1) < max(0.45 * float(np.hypot(*ref)), 0.05)
     # Light and shade change luminance by a factor of two at most; hair and deep shadow by more.
-    return near & (_luminance(L) > _luminance(float(np.median(L[warm]))) / _DARKER)
-
-
-def _luminance(L):
-    """CIE Y (0-1) of L*."""
-    f = (np.asarray(L, np.float64) + 16.0) / 116.0
-    return np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29))
+    Y = lightness_to_luminance(L)
+    return near & (Y > lightness_to_luminance(float(np.median(L[warm]))) / _DARKER)
 
 
 def _disc(radius_cells: float) -> np.ndarray:

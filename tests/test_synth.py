@@ -277,3 +277,13 @@ def test_color_round_trip():
     v = np.linspace(0, 1, 11)
     assert np.allclose(SRGB8_TO_LINEAR[np.round(linear_to_srgb(v) * 255).astype(int)], v,
                        atol=0.005)
+
+
+def test_lightness_and_luminance_are_inverse_and_match_lab():
+    from smpqa.color import lightness_to_luminance, linear_to_lab, luminance_to_lightness
+
+    Y = np.linspace(0.0, 1.0, 201)
+    L = luminance_to_lightness(Y)
+    assert np.allclose(lightness_to_luminance(L), Y, atol=1e-12)
+    assert np.allclose(L, linear_to_lab(np.stack([Y] * 3, axis=-1))[:, 0], atol=1e-3)
+    assert luminance_to_lightness(1.0) == pytest.approx(100.0) and luminance_to_lightness(0.0) == 0

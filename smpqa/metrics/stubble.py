@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..color import SRGB8_TO_LINEAR
+from ..color import SRGB8_TO_LINEAR, luminance_to_lightness
 from . import _stubble_kernels as K
 
 __all__ = ["Stubble", "measure_stubble", "MIN_HAIRS", "MIN_WIDTH_BLURS", "MIN_PX_PER_MM"]
@@ -66,12 +66,6 @@ class Stubble:
     width_mm: float | None
     blur_px: float | None
     reason: str | None = None
-
-
-def _lstar(Y):
-    Y = np.asarray(Y, float)
-    f = np.where(Y > (6 / 29) ** 3, np.cbrt(np.maximum(Y, 0)), Y / (3 * (6 / 29) ** 2) + 4 / 29)
-    return 116 * f - 16
 
 
 def _tiles(h, w, budget, tile):
@@ -242,8 +236,8 @@ def measure_stubble(rgb, dot_x, dot_y, dot_diameter_px, px_per_mm, *, valid=None
                        f"stubble hairs ({width:.1f} px wide) too thin for the blur "
                        f"({s:.2f} px) to tell their depth")
     S, A = S[good], np.minimum(integral[good] / width, 0.999 * S[good])
-    Ls = _lstar(S)
-    depth = (Ls - _lstar(S - A)) / Ls
+    Ls = luminance_to_lightness(S)
+    depth = (Ls - luminance_to_lightness(S - A)) / Ls
     return Stubble(float(np.median(depth)), n, width_mm, s)
 
 
