@@ -259,14 +259,15 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # Core colour: skin minus the mean darkening over the disc (the integral is blur-proof).
     area = np.pi * np.maximum(r, 0.5) ** 2
     skin = m[:, 10:13]
-    core_contrast = m[:, 2] / area / np.maximum(skin @ _LUM, 1e-6)
+    skin_lum = skin @ _LUM
+    core_contrast = m[:, 2] / area / np.maximum(skin_lum, 1e-6)
     # A shape narrower than the smallest dot across its minor axis is a line (a hair).
     minor_d = 4 * np.sqrt(np.maximum(lam2 - 1 / 12, 0))
     ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi)
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
     thin = (elong > p.max_elongation) | ((minor_d < d_lo) & (elong >= p.merge_elongation))
-    ok &= ~thin | _dot_under_hair(g, skin @ _LUM, m, ok & thin, d_lo, d_hi)
-    ok[ok] = ~_is_hair(g, skin[ok] @ _LUM, xs[ok], ys[ok], m[ok], d_lo, d_hi)
+    ok &= ~thin | _dot_under_hair(g, skin_lum, m, ok & thin, d_lo, d_hi)
+    ok[ok] = ~_is_hair(g, skin_lum[ok], xs[ok], ys[ok], m[ok], d_lo, d_hi)
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
