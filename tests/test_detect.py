@@ -157,13 +157,10 @@ def test_kernel_parity(small):
     assert np.allclose(bg, K.block_percentile.py_func(small, lut, 16, 0.75))
     # Hand-checked: the 75th percentile of every other pixel of the top-left block.
     assert np.isclose(bg[0, 0], np.sort(g[:16:2, :16:2].ravel())[48], rtol=1e-6)
-    c, g32 = K.contrast(small, lut, bg, 16)
-    cp, gp = K.contrast.py_func(small, lut, bg, 16)
-    assert np.allclose(c, cp, atol=1e-6) and np.allclose(g32, gp) and np.allclose(g32, g)
-    assert np.isclose(c[3, 3], 1 - g[3, 3] / bg[0, 0], atol=1e-6)  # a corner: no blend
+    g32, cs, _ = K.darkening(small, lut, bg, 16, _KERNEL, False, np.float32(0.1))
+    assert np.allclose(g32, g)
     import cv2
 
-    cs = cv2.GaussianBlur(c, (0, 0), 1.0)
     xs, ys = K.peaks(cs, 1, np.float32(0.06))
     xp, yp = K.peaks.py_func(cs, 1, np.float32(0.06))
     assert np.array_equal(xs, xp) and np.array_equal(ys, yp) and xs.size > 3
@@ -197,6 +194,62 @@ def test_kernel_parity(small):
     assert np.allclose(h1, h2, equal_nan=True)
 
 
+_KERNEL = np.array([1, 8, 28, 56, 70, 56, 28, 8, 1], np.float32) / 256  # binomial, 9 taps
+
+
+def _darkening_by_opencv(rgb, bg, block, open_lines, level):
+    """The detector's maps made step by step: per-pixel darkening, OpenCV morphology and filter."""
+    import cv2
+
+    lum = SRGB8_TO_LINEAR[rgb] @ np.array([0.2126, 0.7152, 0.0722])
+    H, W = lum.shape
+    ys, xs = (np.arange(H) + 0.5) / block - 0.5, (np.arange(W) + 0.5) / block - 0.5
+
+    def axis(f, n):  # lower block, upper block and weight of the bilinear interpolation
+        i0 = np.clip(np.floor(f).astype(int), 0, n - 1)
+        return i0, np.minimum(i0 + 1, n - 1), np.clip(f - i0, 0, 1)
+
+    y0, y1, wy = axis(ys, bg.shape[0])
+    x0, x1, wx = axis(xs, bg.shape[1])
+    top = (1 - wx) * bg[y0][:, x0] + wx * bg[y0][:, x1]
+    bottom = (1 - wx) * bg[y1][:, x0] + wx * bg[y1][:, x1]
+    sky = top + wy[:, None] * (bottom - top)
+    c = np.where(sky > 0, 1 - lum / np.where(sky > 0, sky, 1), 0).astype(np.float32)
+    line = np.full((1, 1), np.nan, np.float32)
+    if open_lines:
+        cross = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        co = cv2.morphologyEx(c, cv2.MORPH_OPEN, cross)
+        line = np.where(c - co > level, co, np.nan).astype(np.float32)
+        c = co
+    return lum, cv2.sepFilter2D(c, -1, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT_101), line
+
+
+@pytest.mark.parametrize("shape", [(72, 96), (1, 1), (1, 7), (6, 1), (2, 3), (9, 300), (300, 5)])
+@pytest.mark.parametrize("open_lines", [False, True])
+def test_darkening_matches_the_step_by_step_maps(small, shape, open_lines):
+    """One fused pass (strips of rows, any strip height) == darkening, opening, smoothing."""
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    if shape == (72, 96):
+        rgb = small
+    else:
+        rgb = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    lut = SRGB8_TO_LINEAR
+    block = 16
+    bg = K.block_percentile(rgb, lut, block, 0.75)
+    want = _darkening_by_opencv(rgb, bg, block, open_lines, 0.05)
+    for strip in (1, 5, 128):
+        got = K.darkening(rgb, lut, bg, block, _KERNEL, open_lines, np.float32(0.05), strip)
+        for a, b in zip(got, want):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, atol=2e-6, rtol=0)
+    if shape[0] * shape[1] <= 100:
+        py = K.darkening.py_func(rgb, lut, bg, block, _KERNEL, open_lines, np.float32(0.05), 5)
+        for a, b in zip(got, py):
+            np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="9 taps"):
+        K.darkening(rgb, lut, bg, block, _KERNEL[:7], open_lines, np.float32(0.05))
+
+
 def test_neighbour_lists_are_exact_and_nearest_first():
     rng = np.random.default_rng(5)
     xs, ys = rng.uniform(0, 60, 300), rng.uniform(0, 40, 300)
@@ -222,8 +275,7 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     bg = K.block_percentile(small, lut, 16, 0.75)
     import cv2
 
-    c, g = K.contrast(small, lut, bg, 16)
-    cs = cv2.GaussianBlur(c, (0, 0), 1.0)
+    g, cs, _ = K.darkening(small, lut, bg, 16, _KERNEL, False, np.float32(0.1))
     xs, ys = K.peaks(cs, 1, np.float32(0.06))
     ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, 30.0), 8.0)
     assert np.diff(ptr).min() >= 1  # every seed has a neighbour that may own its pixels

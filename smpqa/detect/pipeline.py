@@ -23,8 +23,7 @@ __all__ = ["detect_dots"]
 _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
-_NO_LINES = np.full((1, 1), np.nan, np.float32)
-_CROSS = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))  # the 3x3 cross
+_KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
 
 
 def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
@@ -51,15 +50,10 @@ def _contrast_maps(rgb, block, open_lines, line_level):
     bg = K.block_percentile(rgb, SRGB8_TO_LINEAR, block, 0.75)
     if min(bg.shape) >= 3:  # a 3x3 median keeps clusters and glare out of the skin level
         bg = cv2.medianBlur(bg, 3)
-    c, g = K.contrast(rgb, SRGB8_TO_LINEAR, bg, block)
-    line = _NO_LINES
-    if open_lines:  # an opening wipes out lines narrower than 3 px (hairs), not dots
-        # Erode, then dilate: the same as MORPH_OPEN, which OpenCV runs 2x slower threaded.
-        co = cv2.dilate(cv2.erode(c, _CROSS), _CROSS)
-        line = K.line_map(c, co, np.float32(line_level))
-        c = co
-    cs = cv2.GaussianBlur(c, (0, 0), _SIGMA_P)
-    return g, cs, line
+    # Darkening, its opening (lines narrower than 3 px, hairs, wiped out; not dots), the
+    # line map and the smoothing, in one pass: see K.darkening.
+    return K.darkening(rgb, SRGB8_TO_LINEAR, bg, block, _KERNEL_P, open_lines,
+                       np.float32(line_level))
 
 
 def _noise(cs):
