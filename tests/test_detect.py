@@ -250,6 +250,33 @@ def test_darkening_matches_the_step_by_step_maps(small, shape, open_lines):
         K.darkening(rgb, lut, bg, block, _KERNEL[:7], open_lines, np.float32(0.05))
 
 
+@pytest.mark.parametrize("kind", ["normal", "ties", "ascending", "descending"])
+def test_median_inplace_is_numpys_median(kind):
+    rng = np.random.default_rng(7)
+    for n in [1, 2, 3, 4, 5, 8, 17, 64, 101]:
+        a = {"normal": rng.normal(size=n + 3), "ties": rng.integers(0, 3, n + 3).astype(float),
+             "ascending": np.arange(n + 3.0), "descending": np.arange(n + 3.0)[::-1].copy()}[kind]
+        for dtype in (np.float64, np.float32):
+            b, c = a.astype(dtype), a.astype(dtype)
+            assert np.isclose(K.median_inplace(b, n), np.median(a[:n]), rtol=1e-6)
+            assert np.isclose(K.median_inplace.py_func(c, n), np.median(a[:n]), rtol=1e-6)
+            assert np.array_equal(np.sort(b[:n]), np.sort(a[:n].astype(dtype)))  # reordered only
+            assert np.array_equal(b[n:], a[n:].astype(dtype))
+    assert np.isnan(K.median_inplace(np.zeros(3), 0))
+
+
+def test_median_of_codes_is_the_median_of_their_values():
+    """The skin's median colour by counting uint8 codes == np.median of the linear values."""
+    rng = np.random.default_rng(8)
+    scratch = np.empty(256, np.int32)
+    for n in [1, 2, 3, 6, 7, 50, 101]:
+        for hi in (3, 256):  # many ties, and the full range
+            codes = rng.integers(0, hi, n + 2).astype(np.uint8)
+            want = np.median(SRGB8_TO_LINEAR[codes[:n]])
+            for f in (K._median_code, K._median_code.py_func):
+                assert np.isclose(f(codes, n, SRGB8_TO_LINEAR, scratch), want, rtol=1e-12)
+
+
 def test_neighbour_lists_are_exact_and_nearest_first():
     rng = np.random.default_rng(5)
     xs, ys = rng.uniform(0, 60, 300), rng.uniform(0, 40, 300)

@@ -13,7 +13,7 @@ from numba import njit, prange
 
 __all__ = [
     "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker",
-    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius",
+    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median_inplace",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -23,6 +23,68 @@ _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear R
 def _lum(rgb, lut, y, x):
     """Linear luminance of pixel (y, x) of an sRGB uint8 image through a 256-entry table."""
     return _WR * lut[rgb[y, x, 0]] + _WG * lut[rgb[y, x, 1]] + _WB * lut[rgb[y, x, 2]]
+
+
+@njit(cache=True)
+def median_inplace(a, n):
+    """Median of ``a[:n]`` (the mean of the middle two when n is even), as ``np.median``.
+
+    Reorders ``a[:n]`` (quickselect, Hoare partition): no copy and no full
+    sort, several times faster than ``np.median`` on the few dozen samples of
+    a ring. NaN for n = 0.
+    """
+    if n <= 0:
+        return np.nan
+    k = n // 2
+    lo, hi = 0, n - 1
+    while lo < hi:  # afterwards a[:k] <= a[k] <= a[k + 1:n]
+        p, q, r = a[lo], a[(lo + hi) // 2], a[hi]
+        pivot = max(min(p, q), min(max(p, q), r))  # median of three
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    upper = a[k]
+    if n % 2:
+        return float(upper)
+    lower = a[0]
+    for t in range(1, k):
+        lower = max(lower, a[t])
+    return (float(lower) + float(upper)) / 2
+
+
+@njit(cache=True, inline="always")
+def _median_code(codes, n, lut, count):
+    """``np.median(lut[codes[:n]])`` for uint8 codes and a rising ``lut``, by counting.
+
+    ``count`` is 256 ints of scratch. No comparisons that depend on the data
+    (a selection mispredicts every other branch), so about 5x faster on ~100 samples.
+    """
+    count[:] = 0
+    for t in range(n):
+        count[codes[t]] += 1
+    k = n // 2  # the k-th smallest (0-based); for even n also the (k - 1)-th
+    below = 0
+    lower = -1
+    for v in range(256):
+        below += count[v]
+        if lower < 0 and n % 2 == 0 and below >= k:
+            lower = v
+        if below > k:
+            return lut[v] if n % 2 else (lut[lower] + lut[v]) / 2
+    return np.nan
 
 
 @njit(cache=True, parallel=True)
@@ -315,7 +377,7 @@ def ray_radius(cs, xs, ys, rmax):
                     break
                 prev = v
             rad[k] = r
-        out[i] = np.median(rad)
+        out[i] = median_inplace(rad, 8)
     return out
 
 
@@ -532,7 +594,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         # (~100 samples: as steady as four circles, at half the cost); other dots' pixels
         # and hairs left out. Nearer the dot, blur and JPEG chroma bleed its colour in.
         n_ang = max(16, int(2 * math.pi * Rs0))
-        buf = np.empty((3, 2 * n_ang), np.float32)
+        codes = np.empty((3, 2 * n_ang), np.uint8)
         m = 0
         cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
         for k in range(2):
@@ -551,13 +613,14 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 if line.shape[0] > 1 and line[y, x] == line[y, x]:
                     continue
                 for c in range(3):
-                    buf[c, m] = lut[rgb[y, x, c]]
+                    codes[c, m] = rgb[y, x, c]
                 m += 1
         if m < 6:
             continue
         S = np.empty(3)
-        for c in range(3):
-            S[c] = np.median(buf[c, :m])
+        count = np.empty(256, np.int32)
+        for c in range(3):  # the table rises with the code: the median of the codes, looked up
+            S[c] = _median_code(codes[c], m, lut, count)
         Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
         cx, cy = float(xi), float(yi)
         e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
@@ -699,7 +762,7 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
                     nb += 1
         if nb < 6:
             continue
-        skin = np.median(buf[:nb])
+        skin = np.float64(median_inplace(buf, nb))  # (in Python, float - float32 is float32)
         core = 0.0
         nc = 0
         ring = 0.0
