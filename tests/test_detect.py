@@ -318,6 +318,23 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     assert np.allclose(h1, h2, equal_nan=True) and np.isfinite(h1).any()
 
 
+def test_blur_costs_find_the_blur_that_made_the_peaks():
+    """Dots drawn with blur variance 0.8: the cost is least there, and equals the numpy sum."""
+    rng = np.random.default_rng(3)
+    r = rng.uniform(1.5, 8.0, 400)
+    sb2, s1, s2 = 0.8, 1.0 + 1 / 12, 4.0 + 1 / 12
+    req2 = r**2 / -np.expm1(-(r**2) / (2 * (sb2 + s1)))
+    ratio = -np.expm1(-(r**2) / (2 * (sb2 + s2))) / -np.expm1(-(r**2) / (2 * (sb2 + s1)))
+    ratio = ratio * (1 + rng.normal(0, 0.01, r.size))  # 1 % noise
+    grid = np.linspace(0.0, 2.0, 21)
+    cost = K.blur_costs(req2, ratio, grid, s1, s2)
+    assert grid[np.argmin(cost)] == pytest.approx(0.8)
+    assert np.allclose(cost, K.blur_costs.py_func(req2, ratio, grid, s1, s2))
+    r2 = K.solve_radius(req2, np.array([grid[3] + s1])) ** 2
+    pred = -np.expm1(-r2 / (2 * (grid[3] + s2))) / -np.expm1(-r2 / (2 * (grid[3] + s1)))
+    assert cost[3] == pytest.approx(np.median(np.abs(pred - ratio)), rel=1e-9)
+
+
 def test_solve_radius_inverts_the_blur_model():
     r = np.array([0.8, 1.5, 3.0, 6.0, 20.0])
     s2 = 1.6

@@ -14,6 +14,7 @@ from numba import njit, prange
 __all__ = [
     "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker",
     "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median_inplace",
+    "blur_costs",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -311,11 +312,11 @@ def peaks(cs, k, thresh):
     return xs, ys
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def saddle_same(cs, xs, ys, pi, pj, frac):
     """For each seed pair, True when ``cs`` stays >= frac x the weaker peak along the segment."""
     out = np.zeros(pi.size, np.bool_)
-    for k in range(pi.size):
+    for k in prange(pi.size):
         i, j = pi[k], pj[k]
         xa, ya, xb, yb = xs[i], ys[i], xs[j], ys[j]
         lim = frac * min(cs[ya, xa], cs[yb, xb])
@@ -800,21 +801,47 @@ def solve_radius(req2, s2):
     """
     out = np.empty(req2.size)
     for i in range(req2.size):
-        q = req2[i]
-        s = s2[i] if s2.size > 1 else s2[0]
-        if not (q > 2 * s):
-            out[i] = 0.0
-            continue
-        u = q
-        for _ in range(50):
-            e = math.exp(-u / (2 * s))
-            f = u - q * (1.0 - e)
-            fp = 1.0 - q * e / (2 * s)
-            if fp <= 0:
-                break
-            step = f / fp
-            u -= step
-            if abs(step) <= 1e-12 * q:
-                break
-        out[i] = math.sqrt(max(u, 0.0))
+        out[i] = _radius(req2[i], s2[i] if s2.size > 1 else s2[0])
+    return out
+
+
+@njit(cache=True, inline="always")
+def _radius(q, s):
+    """One root of ``solve_radius``: r from r_eq² = q and the blur variance s."""
+    if not (q > 2 * s):
+        return 0.0
+    u = q
+    for _ in range(50):
+        e = math.exp(-u / (2 * s))
+        f = u - q * (1.0 - e)
+        fp = 1.0 - q * e / (2 * s)
+        if fp <= 0:
+            break
+        step = f / fp
+        u -= step
+        if abs(step) <= 1e-12 * q:
+            break
+    return math.sqrt(max(u, 0.0))
+
+
+@njit(cache=True, parallel=True)
+def blur_costs(req2, ratio, sb2, s1, s2):
+    """For each candidate blur variance, how badly it predicts the dots' peak ratios.
+
+    With the blur variance ``sb2[j]``, a dot's radius follows from its
+    ``req2`` (``solve_radius`` at ``sb2[j] + s1``) and predicts the ratio of
+    its peaks after smoothings of total variance ``sb2[j] + s2`` and
+    ``sb2[j] + s1``; the cost is the median absolute difference from the
+    observed ``ratio``. One task per candidate.
+    """
+    n = req2.size
+    out = np.empty(sb2.size)
+    for j in prange(sb2.size):
+        v1, v2 = sb2[j] + s1, sb2[j] + s2
+        res = np.empty(n)
+        for i in range(n):
+            r2 = _radius(req2[i], v1) ** 2
+            pred = -math.expm1(-r2 / (2 * v2)) / max(-math.expm1(-r2 / (2 * v1)), 1e-9)
+            res[i] = abs(pred - ratio[i])
+        out[j] = median_inplace(res, n)
     return out

@@ -106,17 +106,13 @@ def _blur_variance(req2, ratio, good):
     idx = idx[:: max(1, idx.size // 2000)]  # 2000 dots pin one number down well enough
     q, obs = req2[idx], ratio[idx]
 
-    def cost(sb2):
-        s1 = sb2 + _SIGMA_P**2 + _SIGMA_AA2
-        s2 = sb2 + 4 * _SIGMA_P**2 + _SIGMA_AA2
-        r2 = K.solve_radius(q, np.array([s1])) ** 2
-        pred = -np.expm1(-r2 / (2 * s2)) / np.maximum(-np.expm1(-r2 / (2 * s1)), 1e-9)
-        return np.median(np.abs(pred - obs))
+    def costs(sb2):
+        return K.blur_costs(q, obs, sb2, _SIGMA_P**2 + _SIGMA_AA2, 4 * _SIGMA_P**2 + _SIGMA_AA2)
 
     coarse = np.linspace(0.0, 6.0, 31)
-    best = coarse[np.argmin([cost(v) for v in coarse])]
+    best = coarse[np.argmin(costs(coarse))]
     fine = np.clip(np.linspace(best - 0.2, best + 0.2, 21), 0.0, 6.0)
-    return float(fine[np.argmin([cost(v) for v in fine])])
+    return float(fine[np.argmin(costs(fine))])
 
 
 def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
