@@ -250,19 +250,31 @@ def test_darkening_matches_the_step_by_step_maps(small, shape, open_lines):
         K.darkening(rgb, lut, bg, block, _KERNEL[:7], open_lines, np.float32(0.05))
 
 
-@pytest.mark.parametrize("kind", ["normal", "ties", "ascending", "descending"])
-def test_median_inplace_is_numpys_median(kind):
+_SAMPLES = {
+    "normal": lambda rng, n: rng.normal(size=n),
+    "ties": lambda rng, n: rng.integers(0, 3, n).astype(float),
+    "ascending": lambda rng, n: np.arange(float(n)),
+    "descending": lambda rng, n: np.arange(float(n))[::-1].copy(),
+    "constant": lambda rng, n: np.full(n, 2.5),
+    "outlier": lambda rng, n: np.append(rng.normal(size=n - 1), 1e9),  # all in one bin
+}
+
+
+@pytest.mark.parametrize("kind", list(_SAMPLES))
+def test_median_and_kth_are_numpys(kind):
     rng = np.random.default_rng(7)
-    for n in [1, 2, 3, 4, 5, 8, 17, 64, 101]:
-        a = {"normal": rng.normal(size=n + 3), "ties": rng.integers(0, 3, n + 3).astype(float),
-             "ascending": np.arange(n + 3.0), "descending": np.arange(n + 3.0)[::-1].copy()}[kind]
+    for n in [1, 2, 3, 4, 5, 8, 17, 64, 101, 361]:
         for dtype in (np.float64, np.float32):
-            b, c = a.astype(dtype), a.astype(dtype)
-            assert np.isclose(K.median_inplace(b, n), np.median(a[:n]), rtol=1e-6)
-            assert np.isclose(K.median_inplace.py_func(c, n), np.median(a[:n]), rtol=1e-6)
-            assert np.array_equal(np.sort(b[:n]), np.sort(a[:n].astype(dtype)))  # reordered only
-            assert np.array_equal(b[n:], a[n:].astype(dtype))
-    assert np.isnan(K.median_inplace(np.zeros(3), 0))
+            a = _SAMPLES[kind](rng, n).astype(dtype)
+            kept = a.copy()
+            assert np.isclose(K.median(a, n), np.median(a), rtol=1e-6)
+            assert np.isclose(K.median.py_func(a, n), np.median(a), rtol=1e-6)
+            k = int(rng.integers(0, n))
+            scratch = (np.empty(K._BINS, np.int32), np.empty(n, dtype))
+            assert K._kth_binned(a, n, k, *scratch) == np.sort(a)[k]
+            assert K._kth_binned.py_func(a, n, k, *scratch) == np.sort(a)[k]
+            assert np.array_equal(a, kept)  # read only
+    assert np.isnan(K.median(np.zeros(3), 0))
 
 
 def test_median_of_codes_is_the_median_of_their_values():
