@@ -21,6 +21,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from .frame import frame_distance
+from .metrics._grid_kernels import nearest_other
 
 __all__ = ["Grid", "treated_region", "dot_density", "median_spacing_mm"]
 
@@ -140,9 +141,11 @@ def median_spacing_mm(x, y, px_per_mm) -> float:
     """
     if len(x) < 2:
         return 1.0
-    pts = np.stack([np.asarray(x, float), np.asarray(y, float)], 1)
-    d, _ = cKDTree(pts).query(pts, k=2)
-    return float(np.median(d[:, 1])) / px_per_mm
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        pts = np.stack([x, y], 1)
+        return float(np.median(cKDTree(pts).query(pts, k=2)[0][:, 1])) / px_per_mm
+    return float(np.median(nearest_other(x, y))) / px_per_mm
 
 
 def dot_density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):

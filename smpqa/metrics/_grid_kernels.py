@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["squared_edt"]
+__all__ = ["squared_edt", "nearest_other"]
 
 
 @njit(cache=True)
@@ -75,4 +75,77 @@ def squared_edt(mask):
             out[y, u] = d * d + row[s[q]] * row[s[q]]
             if u == t[q]:
                 q -= 1
+    return out
+
+
+@njit(cache=True)
+def nearest_other(x, y):
+    """Distance from each point to the nearest other point (inf for a lone point).
+
+    The points are sorted into square buckets of about one typical spacing;
+    each point's search grows ring by ring until no bucket farther out can
+    hold a closer point, so the answer is exact: the same distances as
+    ``cKDTree.query(pts, k=2)[0][:, 1]``, several times faster.
+
+    Parameters
+    ----------
+    x, y : (N,) float64 arrays
+        Finite coordinates.
+
+    Returns
+    -------
+    numpy.ndarray of float64, (N,)
+    """
+    n = x.shape[0]
+    out = np.full(n, np.inf)
+    if n < 2:
+        return out
+    x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
+    span = max(x1 - x0, y1 - y0, 1e-9)
+    area = max((x1 - x0) * (y1 - y0), span * span / n)
+    cell = max(np.sqrt(area / n), span / 4096.0)
+    nx = int((x1 - x0) / cell) + 1
+    ny = int((y1 - y0) / cell) + 1
+    bx = np.empty(n, np.int64)
+    by = np.empty(n, np.int64)
+    start = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        bx[i] = min(int((x[i] - x0) / cell), nx - 1)
+        by[i] = min(int((y[i] - y0) / cell), ny - 1)
+        start[by[i] * nx + bx[i] + 1] += 1
+    for b in range(nx * ny):
+        start[b + 1] += start[b]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        b = by[i] * nx + bx[i]
+        order[fill[b]] = i
+        fill[b] += 1
+    # A point r + 1 rings out lies at least r cells away (less a hair for round-off).
+    reach = cell * (1.0 - 1e-9)
+    for i in range(n):
+        best = np.inf
+        r = 0
+        while True:
+            for cy in range(max(by[i] - r, 0), min(by[i] + r, ny - 1) + 1):
+                edge_row = cy == by[i] - r or cy == by[i] + r
+                step = 1 if edge_row else 2 * r
+                cx = bx[i] - r
+                while cx <= bx[i] + r:
+                    if 0 <= cx < nx:
+                        b = cy * nx + cx
+                        for p in range(start[b], start[b + 1]):
+                            j = order[p]
+                            if j != i:
+                                dx = x[j] - x[i]
+                                dy = y[j] - y[i]
+                                d2 = dx * dx + dy * dy
+                                if d2 < best:
+                                    best = d2
+                    cx += step
+            bound = r * reach
+            if bound * bound >= best or (r >= nx and r >= ny):
+                break
+            r += 1
+        out[i] = np.sqrt(best)
     return out

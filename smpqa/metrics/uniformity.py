@@ -63,6 +63,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..region import Grid
+from ._grid_kernels import nearest_other
 from ._util import distance_transform, finite_or_none
 
 __all__ = ["Uniformity", "measure_uniformity", "METRIC_NAMES", "MIN_TILES", "MIN_DOTS",
@@ -189,10 +190,8 @@ def measure_uniformity(x, y, diameter_px, grid: Grid, interior, *, tile_mm=5.0) 
     if why:
         return Uniformity(None, None, None, None, None, None, **base, reason=why)
     vmr, cv = _tile_stats(counts, cover)
-    pts = np.column_stack([x, y])
-    tree = cKDTree(pts)
-    inner = pts[inside]
-    nn = tree.query(inner, k=2)[0][:, 1]
+    tree = cKDTree(np.column_stack([x, y]))
+    nn = nearest_other(x, y)[inside]  # the tree's k=2 answer, without its cost
     area_px2 = area_cm2 * 100.0 * grid.px_per_mm**2
     lam = base["n_dots"] / area_px2  # dots per px²
     radius = _largest_empty_radius(grid, interior, tree, ci, cj)
