@@ -10,7 +10,7 @@ __all__ = ["squared_edt", "nearest_other"]
 
 @njit(cache=True)
 def squared_edt(mask):
-    """Squared Euclidean distance (cells, int64) from each cell to the nearest zero of ``mask``.
+    """Squared Euclidean distance (cells, int32) from each cell to the nearest zero of ``mask``.
 
     Meijster, Roerdink and Hesselink's two-pass algorithm in exact integer
     arithmetic, so that ``sqrt`` of the result equals
@@ -21,16 +21,17 @@ def squared_edt(mask):
     Parameters
     ----------
     mask : (rows, columns) bool or integer array
-        Non-zero cells are "inside".
+        Non-zero cells are "inside"; rows + columns must stay below 46341 (int32
+        squares).
 
     Returns
     -------
-    numpy.ndarray of int64, (rows, columns)
+    numpy.ndarray of int32, (rows, columns)
     """
     h, w = mask.shape
     inf = h + w
     # Phase 1: distance to the nearest zero within each column.
-    g = np.empty((h, w), np.int64)  # row by row, so that memory is read in order
+    g = np.empty((h, w), np.int32)  # row by row, so that memory is read in order
     for x in range(w):
         g[0, x] = inf if mask[0, x] else 0
     for y in range(1, h):
@@ -40,12 +41,13 @@ def squared_edt(mask):
         for x in range(w):
             if g[y + 1, x] < g[y, x]:
                 g[y, x] = g[y + 1, x] + 1
-    # Phase 2: lower envelope of the parabolas (x - i)^2 + g(i)^2 along each row.
-    out = np.empty((h, w), np.int64)
-    s = np.empty(w, np.int64)
-    t = np.empty(w, np.int64)
+    # Phase 2: lower envelope of the parabolas (x - i)^2 + g(i)^2 along each row, written
+    # over g row by row (fewer large arrays: fresh pages cost as much as the arithmetic).
+    row = np.empty(w, np.int32)
+    s = np.empty(w, np.int32)
+    t = np.empty(w, np.int32)
     for y in range(h):
-        row = g[y]
+        row[:] = g[y]
         q = 0
         s[0] = 0
         t[0] = 0
@@ -72,10 +74,10 @@ def squared_edt(mask):
                     t[q] = wx
         for u in range(w - 1, -1, -1):
             d = u - s[q]
-            out[y, u] = d * d + row[s[q]] * row[s[q]]
+            g[y, u] = d * d + row[s[q]] * row[s[q]]
             if u == t[q]:
                 q -= 1
-    return out
+    return g
 
 
 @njit(cache=True)

@@ -33,6 +33,6 @@ def distance_transform(mask):
     [[2.0, 1.0, 0.0]]
     """
     mask = np.asarray(mask)
-    if mask.size == 0 or mask.all():
+    if mask.size == 0 or mask.all() or mask.ndim != 2 or sum(mask.shape) > 46340:
         return ndimage.distance_transform_edt(mask)
-    return np.sqrt(squared_edt(mask).astype(np.float64))
+    return np.sqrt(squared_edt(mask), dtype=np.float64)
