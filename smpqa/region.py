@@ -193,7 +193,7 @@ def _gaussian(a, taps):
 
 
 def _density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
-    """:func:`dot_density` and the observed share of each cell it was normalised by."""
+    """:func:`dot_density` and whether each cell is observed (where it is not NaN)."""
     counts = np.zeros(grid.shape)
     if np.size(x):
         i, j = grid.cell_of(x, y)
@@ -209,11 +209,14 @@ def _density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
     else:
         valid = valid * np.asarray(roi, float)
         den = _gaussian(valid, taps)
-    num = _gaussian(np.where(valid > 0, counts, 0.0), taps)
+    seen = valid > 0
+    counts[~seen] = 0.0
+    dens = _gaussian(counts, taps)  # in place from here: the maps are large
+    den *= grid.cell_area_mm2
     with np.errstate(invalid="ignore", divide="ignore"):
-        dens = num / (den * grid.cell_area_mm2)
-    dens[valid <= 0] = np.nan
-    return dens, valid
+        np.divide(dens, den, out=dens)
+    dens[~seen] = np.nan
+    return dens, seen
 
 
 def _fill_holes(mask):
@@ -258,8 +261,7 @@ def treated_region(grid: Grid, x, y, *, spacing_mm, roi=None, level=0.25, close_
     """
     if np.size(x) == 0:
         return np.zeros(grid.shape, bool)
-    dens, valid = _density(grid, x, y, spacing_mm, roi=roi)
-    seen = valid > 0  # dens is NaN exactly elsewhere
+    dens, seen = _density(grid, x, y, spacing_mm, roi=roi)  # NaN exactly where not seen
     thresh = level * (np.percentile(dens[seen], 90) if seen.any() else np.nan)
     support = dens >= thresh  # NaN cells, 0 to np.nan_to_num, reach a threshold <= 0 only
     if thresh <= 0:
