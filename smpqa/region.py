@@ -21,6 +21,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from .frame import frame_distance
+from .metrics._grid_kernels import nearest_other
 
 __all__ = ["Grid", "treated_region", "dot_density", "median_spacing_mm"]
 
@@ -140,9 +141,11 @@ def median_spacing_mm(x, y, px_per_mm) -> float:
     """
     if len(x) < 2:
         return 1.0
-    pts = np.stack([np.asarray(x, float), np.asarray(y, float)], 1)
-    d, _ = cKDTree(pts).query(pts, k=2)
-    return float(np.median(d[:, 1])) / px_per_mm
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        pts = np.stack([x, y], 1)
+        return float(np.median(cKDTree(pts).query(pts, k=2)[0][:, 1])) / px_per_mm
+    return float(np.median(nearest_other(x, y))) / px_per_mm
 
 
 def dot_density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
@@ -166,18 +169,68 @@ def dot_density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
     numpy.ndarray
         Density per mm² on the grid (NaN outside the observed cells).
     """
+    return _density(grid, x, y, sigma_mm, weights, roi)[0]
+
+
+def _gaussian_taps(sigma, truncate=4.0):
+    """The taps of scipy.ndimage.gaussian_filter's kernel for ``sigma`` (cells)."""
+    radius = int(truncate * float(sigma) + 0.5)
+    taps = np.exp(-0.5 / (sigma * sigma) * np.arange(-radius, radius + 1) ** 2)
+    return taps / taps.sum()
+
+
+def _gaussian(a, taps):
+    """``scipy.ndimage.gaussian_filter(a, sigma, mode="constant")`` up to round-off.
+
+    OpenCV's separable filter, about three times faster on the grid's float64
+    maps; scipy's own passes on grids narrower than the kernel.
+    """
+    a = np.ascontiguousarray(a, np.float64)
+    if min(a.shape) < taps.size:
+        return ndimage.correlate1d(ndimage.correlate1d(a, taps, 0, mode="constant"),
+                                   taps, 1, mode="constant")
+    return cv2.sepFilter2D(a, cv2.CV_64F, taps, taps, borderType=cv2.BORDER_CONSTANT)
+
+
+def _density(grid: Grid, x, y, sigma_mm, weights=None, roi=None):
+    """:func:`dot_density` and whether each cell is observed (where it is not NaN)."""
     counts = np.zeros(grid.shape)
     if np.size(x):
         i, j = grid.cell_of(x, y)
         np.add.at(counts, (i, j), 1.0 if weights is None else np.asarray(weights, float))
-    valid = grid.observed() if roi is None else grid.observed() * np.asarray(roi, float)
-    s = sigma_mm / grid.cell_mm
-    num = ndimage.gaussian_filter(counts * (valid > 0), s, mode="constant")
-    den = ndimage.gaussian_filter(valid, s, mode="constant")
+    h, w = grid.image_shape
+    rows, cols = grid._span(h, grid.shape[0]), grid._span(w, grid.shape[1])
+    valid = rows[:, None] * cols[None, :]  # Grid.observed()
+    taps = _gaussian_taps(sigma_mm / grid.cell_mm)
+    if roi is None:
+        # The observed share is a product of a row and a column profile: so is its blur.
+        den = (ndimage.correlate1d(rows, taps, mode="constant")[:, None]
+               * ndimage.correlate1d(cols, taps, mode="constant")[None, :])
+    else:
+        valid = valid * np.asarray(roi, float)
+        den = _gaussian(valid, taps)
+    seen = valid > 0
+    counts[~seen] = 0.0
+    dens = _gaussian(counts, taps)  # in place from here: the maps are large
+    den *= grid.cell_area_mm2
     with np.errstate(invalid="ignore", divide="ignore"):
-        dens = num / (den * grid.cell_area_mm2)
-    dens[valid <= 0] = np.nan
-    return dens
+        np.divide(dens, den, out=dens)
+    dens[~seen] = np.nan
+    return dens, seen
+
+
+def _fill_holes(mask):
+    """``scipy.ndimage.binary_fill_holes(mask)``: background (4-connected) not reaching the border.
+
+    By OpenCV's connected components, several times faster.
+    """
+    n, labels = cv2.connectedComponents((~mask).view(np.uint8), connectivity=4,
+                                        ltype=cv2.CV_32S)
+    keep = np.ones(n, bool)  # label 0 is the mask itself
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        keep[edge] = False
+    keep[0] = True
+    return keep[labels]
 
 
 def treated_region(grid: Grid, x, y, *, spacing_mm, roi=None, level=0.25, close_mm=4.0):
@@ -208,15 +261,19 @@ def treated_region(grid: Grid, x, y, *, spacing_mm, roi=None, level=0.25, close_
     """
     if np.size(x) == 0:
         return np.zeros(grid.shape, bool)
-    dens = dot_density(grid, x, y, spacing_mm, roi=roi)
-    support = (np.nan_to_num(dens) >= level * np.nanpercentile(dens, 90)).astype(np.uint8)
+    dens, seen = _density(grid, x, y, spacing_mm, roi=roi)  # NaN exactly where not seen
+    thresh = level * (np.percentile(dens[seen], 90) if seen.any() else np.nan)
+    support = dens >= thresh  # NaN cells, 0 to np.nan_to_num, reach a threshold <= 0 only
+    if thresh <= 0:
+        support |= ~seen
+    support = support.view(np.uint8)
     k = max(1, int(round(close_mm / grid.cell_mm)))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
     # Reflecting the border keeps the closing from eating into work that runs off the frame.
     padded = cv2.copyMakeBorder(support, k, k, k, k, cv2.BORDER_REFLECT)
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, disc)[k:-k, k:-k].astype(bool)
     # A bare patch inside the work is a defect to judge, not a margin: keep holes.
-    mask = ndimage.binary_fill_holes(closed)
+    mask = _fill_holes(closed)
     if roi is not None:
         mask &= np.asarray(roi, bool)
     return mask

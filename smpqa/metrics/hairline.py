@@ -400,6 +400,9 @@ class _Lattice:
     hist: np.ndarray     # (B, M) dots per lattice cell
     length: np.ndarray   # (B, M) band cross-section inside the photo, mm
     valid: np.ndarray    # (B, M) cells allowed as a band's edge position
+    n_fft: int           # length of the zero-padded FFTs of :func:`_correlate`
+    hist_fft: np.ndarray     # (B, n_fft // 2 + 1) their spectra: the same for every σ
+    length_fft: np.ndarray
 
     @property
     def limits(self):
@@ -422,16 +425,26 @@ def _lattice(bd: _Bands) -> _Lattice:
     # An edge must leave some observed work beyond it: past where the photo ends, the
     # fitted intensity would be all Gaussian tail (and its integral underflow).
     valid = (t >= lo + 1.0) & (t <= np.minimum(hi, _photo_end(t, length))[:, None] - 1.0)
-    return _Lattice(t, step, hist.astype(float), length, valid)
+    hist = hist.astype(float)
+    n = _fast_len(2 * m - 1)  # see _correlate
+    # Bands of the same layout (all of the noise floor's) share one spectrum of lengths.
+    same = bool(np.all(length == length[:1]))
+    return _Lattice(t, step, hist, length, valid, n, np.fft.rfft(hist, n, axis=1),
+                    np.fft.rfft(length[:1] if same else length, n, axis=1))
 
 
-def _correlate(rows, kernel, lat: _Lattice, sigma):
-    """Σ_j rows[b, j] · kernel((t_j − t_m)/σ) for every band b and lattice cell m (by FFT)."""
-    m = lat.t.size
+def _correlate(rows_fft, kernel, lat: _Lattice, sigma):
+    """Σ_j rows[b, j] · kernel((t_j − t_m)/σ) for every band b and lattice cell m (by FFT).
+
+    ``rows_fft`` is the rows' spectrum, zero-padded to ``lat.n_fft`` (``lat.hist_fft`` or
+    ``lat.length_fft``): it does not depend on σ, so it is computed once per lattice.
+    The convolution is circular, of length n_fft >= 2m - 1: of the full linear one
+    (3m - 2 long) only the m values kept here are needed, and no other wraps onto them.
+    """
+    m, n = lat.t.size, lat.n_fft
     d = (np.arange(2 * m - 1) - (m - 1)) * (lat.step / sigma)
     kern = kernel(d)[::-1]
-    n = _fast_len(rows.shape[1] + kern.size - 1)  # the full linear convolution, zero-padded
-    full = np.fft.irfft(np.fft.rfft(rows, n, axis=1) * np.fft.rfft(kern, n), n, axis=1)
+    full = np.fft.irfft(rows_fft * np.fft.rfft(kern, n), n, axis=1)
     return full[:, m - 1:2 * m - 1]
 
 
@@ -451,8 +464,8 @@ def _fast_len(n):
 
 def _lattice_nll(lat: _Lattice, n, sigma):
     """Each band's negative log-likelihood (λ0 profiled) for every edge position on the lattice."""
-    dots = _correlate(lat.hist, log_ndtr, lat, sigma)
-    integ = _correlate(lat.length, ndtr, lat, sigma) * lat.step
+    dots = _correlate(lat.hist_fft, log_ndtr, lat, sigma)
+    integ = _correlate(lat.length_fft, ndtr, lat, sigma) * lat.step
     return -dots + n[:, None] * np.log(np.maximum(integ, 1e-300))
 
 
@@ -585,12 +598,24 @@ def _asymmetry(fr: _Frame, u, v, band_mm):
 
 
 def _band_mask(grid: Grid, treated, fr: _Frame, ax: _Axes, bd: _Bands, v0, sigma):
-    """Treated cells between the fitted 10 % and 90 % points (at least a cell thick)."""
-    cx, cy = grid.centres_px()
-    s, t = ax.local(*fr.uv(*_to_mm(grid, cx[treated], cy[treated])))
+    """Treated cells between the fitted 10 % and 90 % points (at least a cell thick).
+
+    Only the cells that can lie in the band are measured: t (mm across the rough line) is
+    affine in a cell's row and column, so an estimate from three cells, off by round-off
+    only, picks them out of the whole grid with a margin of a micrometre.
+    """
     half = max(0.5 * WIDTH_PER_SIGMA * sigma, grid.cell_mm)
+    col = (np.arange(grid.shape[1]) + 0.5) * grid.cell_px - 0.5  # as Grid.centres_px
+    row = (np.arange(grid.shape[0]) + 0.5) * grid.cell_px - 0.5
+    i3, j3 = np.array([0, 0, min(1, row.size - 1)]), np.array([0, min(1, col.size - 1), 0])
+    t3 = ax.local(*fr.uv(*_to_mm(grid, col[j3], row[i3])))[1]
+    t_j, t_i = t3[1] - t3[0], t3[2] - t3[0]  # per column, per row (0 along a 1-cell axis)
+    est = (t3[0] + t_i * np.arange(row.size))[:, None] + t_j * np.arange(col.size)[None, :]
+    lo, hi = float(np.min(v0)) - half - 1e-3, float(np.max(v0)) + half + 1e-3
+    ii, jj = np.nonzero(treated & (est >= lo) & (est <= hi))
+    s, t = ax.local(*fr.uv(*_to_mm(grid, col[jj], row[ii])))
     mask = np.zeros(grid.shape, bool)
-    mask[treated] = np.abs(t - np.interp(s, bd.s_centres, v0)) <= half
+    mask[ii, jj] = np.abs(t - np.interp(s, bd.s_centres, v0)) <= half
     return mask
 
 

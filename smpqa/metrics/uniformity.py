@@ -63,7 +63,8 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..region import Grid
-from ._util import finite_or_none
+from ._grid_kernels import nearest_other
+from ._util import distance_transform, finite_or_none
 
 __all__ = ["Uniformity", "measure_uniformity", "METRIC_NAMES", "MIN_TILES", "MIN_DOTS",
            "MIN_TILE_FILL", "CLUSTER_RADIUS_SPACINGS", "CLUSTER_FACTOR"]
@@ -189,10 +190,8 @@ def measure_uniformity(x, y, diameter_px, grid: Grid, interior, *, tile_mm=5.0) 
     if why:
         return Uniformity(None, None, None, None, None, None, **base, reason=why)
     vmr, cv = _tile_stats(counts, cover)
-    pts = np.column_stack([x, y])
-    tree = cKDTree(pts)
-    inner = pts[inside]
-    nn = tree.query(inner, k=2)[0][:, 1]
+    tree = cKDTree(np.column_stack([x, y]))
+    nn = nearest_other(x, y)[inside]  # the tree's k=2 answer, without its cost
     area_px2 = area_cm2 * 100.0 * grid.px_per_mm**2
     lam = base["n_dots"] / area_px2  # dots per px²
     radius = _largest_empty_radius(grid, interior, tree, ci, cj)
@@ -282,7 +281,7 @@ def _block_edge_distance(grid: Grid, interior):
     size = 2 * grid.cell_px
     # A point lies within half a block diagonal of its block's centre, and the edge within
     # half a diagonal of the nearest outside block's centre.
-    edge = (ndimage.distance_transform_edt(inside)[1:-1, 1:-1] - math.sqrt(2)) * size
+    edge = (distance_transform(inside)[1:-1, 1:-1] - math.sqrt(2)) * size
     cx, cy = (np.arange(wb) + 0.5) * size - 0.5, (np.arange(hb) + 0.5) * size - 0.5
     border = grid.edge_distance(cx[None, :], cy[:, None]) - size / math.sqrt(2)
     return np.minimum(edge, border)
@@ -388,11 +387,11 @@ def _largest_empty_radius(grid: Grid, interior, tree, ci, cj):
     occupied = np.zeros(grid.shape, bool)
     occupied[ci, cj] = True
     # Outside the interior is a wall, measured from the cell's centre to the wall cell's edge.
-    edge_px = (ndimage.distance_transform_edt(np.pad(interior, 1, constant_values=True))
-               [1:-1, 1:-1] - 0.5) * grid.cell_px
+    edge_px = (distance_transform(np.pad(interior, 1, constant_values=True))[1:-1, 1:-1]
+               - 0.5) * grid.cell_px
     # The padding ring stands for the photo's border: circles may not cross it.
     walls = occupied | ~np.asarray(interior, bool)
-    cells = ndimage.distance_transform_edt(~np.pad(walls, 1, constant_values=True))[1:-1, 1:-1]
+    cells = distance_transform(~np.pad(walls, 1, constant_values=True))[1:-1, 1:-1]
     cells = np.where(interior, cells, -np.inf).ravel()
     # The cells nearest the grid's maximum give a near-best true radius to prune with.
     seed = np.flatnonzero(cells >= cells.max() - 0.5)[:_EMPTY_SEED]
