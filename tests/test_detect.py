@@ -157,7 +157,7 @@ def test_kernel_parity(small):
     assert np.allclose(bg, K.block_percentile.py_func(small, lut, 16, 0.75))
     # Hand-checked: the 75th percentile of every other pixel of the top-left block.
     assert np.isclose(bg[0, 0], np.sort(g[:16:2, :16:2].ravel())[48], rtol=1e-6)
-    g32, cs, _ = K.darkening(small, lut, bg, 16, _KERNEL, False, np.float32(0.1))
+    g32, cs, _ = _darkening(small, bg, 16, False, 0.1)
     assert np.allclose(g32, g)
     import cv2
 
@@ -238,16 +238,29 @@ def test_darkening_matches_the_step_by_step_maps(small, shape, open_lines):
     bg = K.block_percentile(rgb, lut, block, 0.75)
     want = _darkening_by_opencv(rgb, bg, block, open_lines, 0.05)
     for strip in (1, 5, 128):
-        got = K.darkening(rgb, lut, bg, block, _KERNEL, open_lines, np.float32(0.05), strip)
+        got = _darkening(rgb, bg, block, open_lines, 0.05, strip=strip)
         for a, b in zip(got, want):
             assert a.shape == b.shape
             np.testing.assert_allclose(a, b, atol=2e-6, rtol=0)
     if shape[0] * shape[1] <= 100:
-        py = K.darkening.py_func(rgb, lut, bg, block, _KERNEL, open_lines, np.float32(0.05), 5)
+        py = _darkening(rgb, bg, block, open_lines, 0.05, K.darkening.py_func, strip=5)
         for a, b in zip(got, py):
             np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
+    g, cs, line = _darkening(rgb, bg, block, open_lines, 0.05)
     with pytest.raises(ValueError, match="9 taps"):
-        K.darkening(rgb, lut, bg, block, _KERNEL[:7], open_lines, np.float32(0.05))
+        K.darkening(rgb, lut, bg, block, _KERNEL[:7], open_lines, np.float32(0.05), g, cs, line)
+    with pytest.raises(ValueError, match="do not fit"):
+        K.darkening(rgb, lut, bg, block, _KERNEL, open_lines, np.float32(0.05), g, cs,
+                    np.empty((shape[0] + 1, shape[1] + 1), np.float32))
+
+
+def _darkening(rgb, bg, block, open_lines, level, kernel=K.darkening, strip=128):
+    """The maps made by the fused kernel (compiled or ``.py_func``) into fresh arrays."""
+    g, cs = np.empty(rgb.shape[:2], np.float32), np.empty(rgb.shape[:2], np.float32)
+    line = np.empty(rgb.shape[:2] if open_lines else (1, 1), np.float32)
+    kernel(rgb, SRGB8_TO_LINEAR, bg, block, _KERNEL, open_lines, np.float32(level), g, cs, line,
+           strip)
+    return g, cs, line
 
 
 _SAMPLES = {
@@ -314,7 +327,7 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     bg = K.block_percentile(small, lut, 16, 0.75)
     import cv2
 
-    g, cs, _ = K.darkening(small, lut, bg, 16, _KERNEL, False, np.float32(0.1))
+    g, cs, _ = _darkening(small, bg, 16, False, 0.1)
     xs, ys = K.peaks(cs, 1, np.float32(0.06))
     ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, 30.0), 8.0)
     assert np.diff(ptr).min() >= 1  # every seed has a neighbour that may own its pixels

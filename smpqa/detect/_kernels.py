@@ -202,7 +202,7 @@ def _cross_row(mid, up, down, out, erode):
 
 
 @njit(cache=True, parallel=True)
-def darkening(rgb, lut, bg, block, kernel, open_lines, level, strip=128):
+def darkening(rgb, lut, bg, block, kernel, open_lines, level, g, cs, line, strip=128):
     """The detector's per-pixel maps in one pass over the photo, a strip of rows at a time.
 
     Parameters
@@ -222,18 +222,15 @@ def darkening(rgb, lut, bg, block, kernel, open_lines, level, strip=128):
         narrower than 3 px (hairs) are wiped out, dots are not.
     level : float32
         Darkening an opening must remove for a pixel to count as a line.
+    g : (H, W) float32, output
+        Linear luminance.
+    cs : (H, W) float32, output
+        Relative darkening ``1 - g / skin`` (opened), smoothed by ``kernel``.
+    line : float32, output
+        Where the opening removed more than ``level``, the opened darkening,
+        NaN elsewhere; (H, W), or (1, 1) (set to NaN) without the opening.
     strip : int
         Rows per task; each task also reads the few rows beyond its ends.
-
-    Returns
-    -------
-    g : (H, W) float32
-        Linear luminance.
-    cs : (H, W) float32
-        Relative darkening ``1 - g / skin`` (opened), smoothed by ``kernel``.
-    line : float32
-        Where the opening removed more than ``level``, the opened darkening,
-        NaN elsewhere; (H, W), or (1, 1) NaN without the opening.
 
     Notes
     -----
@@ -241,10 +238,15 @@ def darkening(rgb, lut, bg, block, kernel, open_lines, level, strip=128):
     dilation by the cross (pixels beyond the frame ignored) and a separable
     filter with BORDER_REFLECT_101, but each strip's rows stay in cache
     between the steps instead of travelling through memory five times.
+    The outputs come from the caller: NumPy asks for huge pages for large
+    arrays, which halves the cost of first touching them.
     """
     if kernel.size != 9:
         raise ValueError("darkening: the smoothing kernel must have 9 taps")
     H, W = rgb.shape[0], rgb.shape[1]
+    if g.shape != (H, W) or cs.shape != (H, W) or line.shape != ((H, W) if open_lines
+                                                                 else (1, 1)):
+        raise ValueError("darkening: the output arrays do not fit the photo")
     nby, nbx = bg.shape
     R = 4  # the smoothing kernel's half-width
     M = 2 if open_lines else 0  # rows the opening reads beyond the rows it makes
@@ -257,9 +259,6 @@ def darkening(rgb, lut, bg, block, kernel, open_lines, level, strip=128):
         x1[x] = min(x0[x] + 1, nbx - 1)
         wx[x] = min(max(fx - x0[x], 0.0), 1.0)
     lr, lg, lb = _WR * lut, _WG * lut, _WB * lut  # luminance = lr[red] + lg[green] + lb[blue]
-    g = np.empty((H, W), np.float32)
-    cs = np.empty((H, W), np.float32)
-    line = np.empty((H, W) if open_lines else (1, 1), np.float32)
     if not open_lines:
         line[0, 0] = np.nan
     n_strips = (H + strip - 1) // strip
@@ -326,7 +325,6 @@ def darkening(rgb, lut, bg, block, kernel, open_lines, level, strip=128):
                 out[x] = (k0 * (tmp[x] + tmp[x + 8]) + k1 * (tmp[x + 1] + tmp[x + 7])
                           + k2 * (tmp[x + 2] + tmp[x + 6]) + k3 * (tmp[x + 3] + tmp[x + 5])
                           + k4 * tmp[x + 4])
-    return g, cs, line
 
 
 @njit(cache=True, inline="always")

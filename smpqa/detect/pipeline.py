@@ -52,8 +52,11 @@ def _contrast_maps(rgb, block, open_lines, line_level):
         bg = cv2.medianBlur(bg, 3)
     # Darkening, its opening (lines narrower than 3 px, hairs, wiped out; not dots), the
     # line map and the smoothing, in one pass: see K.darkening.
-    return K.darkening(rgb, SRGB8_TO_LINEAR, bg, block, _KERNEL_P, open_lines,
-                       np.float32(line_level))
+    g, cs = np.empty(rgb.shape[:2], np.float32), np.empty(rgb.shape[:2], np.float32)
+    line = np.empty(rgb.shape[:2] if open_lines else (1, 1), np.float32)
+    K.darkening(rgb, SRGB8_TO_LINEAR, bg, block, _KERNEL_P, open_lines,
+                np.float32(line_level), g, cs, line)
+    return g, cs, line
 
 
 def _noise(cs):
