@@ -164,6 +164,8 @@ def test_kernel_parity(small):
     xs, ys = K.peaks(cs, 1, np.float32(0.06))
     xp, yp = K.peaks.py_func(cs, 1, np.float32(0.06))
     assert np.array_equal(xs, xp) and np.array_equal(ys, yp) and xs.size > 3
+    for k in (0, 2):
+        assert _peaks_by_brute_force(cs, k, 0.06) == list(zip(*K.peaks(cs, k, np.float32(0.06))))
     # The same pixels as "equal to its 3x3 dilation" (borders ignored, as OpenCV does).
     dil = cv2.dilate(cs, np.ones((3, 3), np.float32))
     yd, xd = np.nonzero((cs >= 0.06) & (cs >= dil))
@@ -300,6 +302,25 @@ def test_median_of_codes_is_the_median_of_their_values():
             want = np.median(SRGB8_TO_LINEAR[codes[:n]])
             for f in (K._median_code, K._median_code.py_func):
                 assert np.isclose(f(codes, n, SRGB8_TO_LINEAR, scratch), want, rtol=1e-12)
+
+
+def _peaks_by_brute_force(cs, k, thresh):
+    """Every pixel >= thresh and >= all others in its (2k + 1)² window, in raster order."""
+    return [(x, y) for y in range(cs.shape[0]) for x in range(cs.shape[1])
+            if cs[y, x] >= thresh and cs[y, x] >= cs[max(y - k, 0):y + k + 1,
+                                                     max(x - k, 0):x + k + 1].max()]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 5), (3, 2), (30, 40)])
+def test_peaks_on_small_and_plateau_images(shape):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    for cs in (rng.random(shape).astype(np.float32),
+               rng.integers(0, 3, shape).astype(np.float32)):  # plateaus: ties count as peaks
+        for k in (0, 1, 2):
+            got = K.peaks(cs, k, np.float32(0.5))
+            assert list(zip(*got)) == _peaks_by_brute_force(cs, k, 0.5)
+            assert all(np.array_equal(a, b)
+                       for a, b in zip(got, K.peaks.py_func(cs, k, np.float32(0.5))))
 
 
 def test_neighbour_lists_are_exact_and_nearest_first():
