@@ -118,3 +118,17 @@ def test_at_low_scale_a_dot_under_a_hair_outweighs_crossing_hairs():
     assert _excess(cross, xx, yy)[0] < 0.8 * area_lo
     end = _draw((30, 30), lines=[(2, 10, 15, 15, 0.9)], dark=0.75)
     assert _excess(end, 15, 15)[0] < 0.8 * area_lo
+
+
+@pytest.mark.parametrize("x", [21.0, 21.4, 21.49, 22.0])
+def test_a_seed_beside_a_hair_below_half_its_peak_is_weighed(x):
+    # A centre on the flank of a hair, darkened by under half the darkest of its 3 x 3 pixels:
+    # its runs start below the level. Extrapolating them gave -1e8 px, a NaN excess, and NaN
+    # counted as "not hair".
+    g = _draw((30, 30), lines=[(20, 2, 20, 28, 0.9)], dark=0.75)
+    area, inr = _excess(g, x, 15)
+    assert inr == 0.0
+    assert np.isfinite(area) and area < 0.8 * np.pi * 1.8**2 / 4
+    a = _hair.line_excess.py_func(g, np.array([_SKIN]), np.array([x]), np.array([15.0]), 20.0,
+                                  np.inf)
+    assert np.allclose(a[0], [area, inr])

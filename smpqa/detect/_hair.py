@@ -52,9 +52,13 @@ def _run(g, inv, x, y, v0, ux, uy, level, reach):
     """Distance from (x, y), darkened by ``v0``, along (ux, uy) until the darkening is < ``level``.
 
     Linear between the last sample above and the first below; ``reach`` when
-    it never falls within ``reach``. Also returns whether the image edge came
+    it never falls within ``reach``; 0 when (x, y) itself is below ``level``
+    (an off-peak centre: extrapolating back from the first sample would give
+    any distance, down to -1e8). Also returns whether the image edge came
     first (the distance is then the last one inside).
     """
+    if not (v0 >= level):
+        return 0.0, False
     prev = v0
     s = _RAY_STEP
     while s <= reach:
@@ -77,7 +81,9 @@ def line_excess(g, skin, xs, ys, reach, wide):
     the darkening falls below that level (at most ``reach`` px); rays cut by
     the image edge are left out (fewer than 8 left: a NaN row). The body's
     half-width b is the 6th-shortest run of 16 (lines through the seed make
-    only a few runs long); the inscribed radius is the 2nd-shortest.
+    only a few runs long); the inscribed radius is the 2nd-shortest. A seed
+    darkened by less than that level itself (a centre beside the darkest
+    pixel, as on the flank of a hair) has runs of 0: body 0, rim at 2 px.
 
     On the rim, a circle of radius rho = b + 2 px, the darkening is sampled
     every 0.5 px; its 30 % quantile is the bare level. The excess is the
