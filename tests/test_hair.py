@@ -11,13 +11,16 @@ from smpqa.match import match_dots
 _SKIN = 0.4  # linear luminance of the drawn skin
 
 
-def _draw(shape, discs=(), lines=(), dark=0.7, blur=0.7):
-    """Linear luminance of skin with dark discs (x, y, r) and lines (x0, y0, x1, y1, w)."""
+def _draw(shape, discs=(), lines=(), dark=0.7, blur=0.7, ss=1):
+    """Linear luminance of skin with dark discs (x, y, r) and lines (x0, y0, x1, y1, w).
+
+    ``ss`` > 1 averages ss x ss subsamples per pixel: smooth thin lines, not jagged ones.
+    """
     import cv2
 
     H, W = shape
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float64)
-    T = np.ones(shape)
+    yy, xx = (np.mgrid[0:H * ss, 0:W * ss].astype(np.float64) + 0.5) / ss - 0.5
+    T = np.ones(xx.shape)
     for x, y, r in discs:
         T *= np.where((xx - x) ** 2 + (yy - y) ** 2 <= r * r, 1 - dark, 1.0)
     for x0, y0, x1, y1, w in lines:
@@ -25,6 +28,7 @@ def _draw(shape, discs=(), lines=(), dark=0.7, blur=0.7):
         t = np.clip(((xx - x0) * dx + (yy - y0) * dy) / (dx * dx + dy * dy), 0, 1)
         d = np.hypot(xx - x0 - t * dx, yy - y0 - t * dy)
         T *= np.where(d <= w / 2, 1 - dark, 1.0)
+    T = T.reshape(H, ss, W, ss).mean(axis=(1, 3))
     g = cv2.GaussianBlur((_SKIN * T).astype(np.float32), (0, 0), blur)
     return g
 
@@ -73,7 +77,7 @@ def test_line_excess_matches_python():
     assert np.isnan(a[a[:, 1] > 1.5, 0]).all()  # too wide to weigh
 
 
-@pytest.mark.parametrize("px_per_mm", [20.0, 30.0, 40.0])
+@pytest.mark.parametrize("px_per_mm", [12.0, 15.0, 20.0, 30.0, 40.0])
 def test_bare_stubble_gives_almost_no_dots(px_per_mm):
     counts = []
     for seed in range(4):
@@ -118,3 +122,93 @@ def test_at_low_scale_a_dot_under_a_hair_outweighs_crossing_hairs():
     assert _excess(cross, xx, yy)[0] < 0.8 * area_lo
     end = _draw((30, 30), lines=[(2, 10, 15, 15, 0.9)], dark=0.75)
     assert _excess(end, 15, 15)[0] < 0.8 * area_lo
+
+
+@pytest.mark.parametrize("x", [21.0, 21.4, 21.49, 22.0])
+def test_a_seed_beside_a_hair_below_half_its_peak_is_weighed(x):
+    # A centre on the flank of a hair, darkened by under half the darkest of its 3 x 3 pixels:
+    # its runs start below the level. Extrapolating them gave -1e8 px, a NaN excess, and NaN
+    # counted as "not hair".
+    g = _draw((30, 30), lines=[(20, 2, 20, 28, 0.9)], dark=0.75)
+    area, inr = _excess(g, x, 15)
+    assert inr == 0.0
+    assert np.isfinite(area) and area < 0.8 * np.pi * 1.8**2 / 4
+    a = _hair.line_excess.py_func(g, np.array([_SKIN]), np.array([x]), np.array([15.0]), 20.0,
+                                  np.inf)
+    assert np.allclose(a[0], [area, inr])
+
+
+def _ridge(g, x, y):
+    return _hair.ridge_runs(g, np.array([_SKIN]), np.array([float(x)]), np.array([float(y)]),
+                            _hair.RIDGE_LEVEL, _hair.RIDGE_RISE, 12.0)[0]
+
+
+def test_ridge_runs_follow_lines_but_stop_at_a_dots_edge_and_its_neighbour():
+    k, c = _hair.RIDGE_SPAN
+    hair = (2, 10, 28, 20, 0.9)
+    longest, median, both = _ridge(_draw((30, 30), discs=[(15, 15, 1.8)], dark=0.75, ss=4), 15, 15)
+    assert median == pytest.approx(1.8, abs=0.4) and longest < k * median + c
+    longest, median, both = _ridge(_draw((30, 30), lines=[hair], dark=0.75, ss=4), 15, 15)
+    assert longest == 12.0 and both == 12.0 and median < 1.5  # through: both ways to the reach
+    end = _draw((30, 30), lines=[(2, 10, 15, 15, 0.9)], dark=0.75, ss=4)
+    longest, median, both = _ridge(end, 15, 15)
+    assert longest == 12.0 and both < median + _hair.RIDGE_BOTH  # one way only
+    for s in (3.0, 3.6, 4.0):  # touching twins: a one-way ridge to about the neighbour's far edge
+        twin = _draw((30, 30), discs=[(15, 15, 1.8), (15 + s, 15, 1.8)], dark=0.75, ss=4)
+        longest, median, both = _ridge(twin, 15, 15)
+        assert longest < s + 2.5 and both < median + _hair.RIDGE_BOTH
+    dot = _draw((30, 30), discs=[(15, 15, 2.2)], lines=[hair], dark=0.75, ss=4)
+    longest, median, _ = _ridge(dot, 15, 15)  # the hair is under half the dot's darkening
+    assert longest < k * median + c
+    flank = _draw((30, 30), lines=[(20, 2, 20, 28, 0.9)], dark=0.75, ss=4)
+    assert (_ridge(flank, 21.4, 15) == 0).all()  # beside the darkest pixel, below the level
+
+
+def test_ridge_runs_matches_python():
+    photo = synth.render(synth.preset("good_stubble", width_px=96, height_px=72, seed=2,
+                                      px_per_mm=12.0))
+    g = (SRGB8_TO_LINEAR[photo.image] @ np.array([0.2126, 0.7152, 0.0722])).astype(np.float32)
+    rng = np.random.default_rng(1)
+    xs = np.concatenate([rng.uniform(0, 95, 40), [0.0, 95.0, -3.0, 50.2]])
+    ys = np.concatenate([rng.uniform(0, 71, 40), [0.0, 71.0, 10.0, 80.0]])
+    skin = np.full(xs.size, float(np.percentile(g, 75)))
+    skin[3] = np.nan
+    a = _hair.ridge_runs(g, skin, xs, ys, 0.5, 0.2, 12.0)
+    b = _hair.ridge_runs.py_func(g, skin, xs, ys, 0.5, 0.2, 12.0)
+    assert np.allclose(a, b, equal_nan=True)
+    assert (a[:40, 0] > 0).sum() >= 5  # some random points are darker than skin
+    assert np.isnan(a[[3, 42, 43]]).all()  # unusable skin, outside the image
+    ok = np.isfinite(a[:, 0])
+    assert (a[ok, 0] >= a[ok, 1]).all() and (a[ok, 0] >= a[ok, 2]).all()
+
+
+def _is_hair_at(g, x, y, d_lo=1.8):
+    from smpqa.detect import pipeline
+
+    xs, ys = np.array([float(x)]), np.array([float(y)])
+    return pipeline._is_hair(g, np.array([_SKIN]), xs, ys, np.c_[xs, ys], d_lo, 10 * d_lo)[0]
+
+
+@pytest.mark.parametrize("spacing", [1.5, 1.8])
+def test_at_low_scale_a_bundle_as_wide_as_a_dot_is_hair(spacing):
+    # Three 0.9-px hairs side by side: wider at half darkening than the smallest dot (1.8 px at
+    # 12 px/mm), so not weighed as a thin line; it runs on as a ridge both ways and has no mass
+    # beyond its lines.
+    g = _draw((40, 40), lines=[(2, 14 + k * spacing, 38, 26 + k * spacing, 0.9)
+                               for k in range(3)], dark=0.6, ss=4)
+    yy, xx = np.unravel_index(np.argmin(g[14:26, 14:26]), (12, 12))
+    x, y = xx + 14, yy + 14
+    assert _excess(g, x, y)[1] > 1.8 / 2 + 0.75  # too wide for the thin-line test
+    assert _is_hair_at(g, x, y)
+
+
+@pytest.mark.parametrize("scene", ["single", "small", "twin", "under_hair"])
+def test_at_low_scale_dots_beside_a_dot_or_under_a_hair_are_not_hair(scene):
+    discs, lines = {
+        "single": ([(20, 20, 1.8)], []),
+        "small": ([(20, 20, 1.0)], []),  # about the smallest expected dot
+        "twin": ([(20, 20, 1.8), (23.4, 20, 1.8)], []),
+        "under_hair": ([(20, 20, 1.8)], [(2, 14, 38, 26, 0.9)]),
+    }[scene]
+    g = _draw((40, 40), discs=discs, lines=lines, dark=0.75, ss=4)
+    assert not _is_hair_at(g, 20, 20)

@@ -182,7 +182,7 @@ def test_random_simulated_photos(scene):
         assert len(a.dots) <= 2 * n_true + 10, (len(a.dots), n_true)
 
 
-# --- what hypothesis found: a regression test, and strict xfails for bugs owned elsewhere --------
+# --- what hypothesis found: regression tests -----------------------------------------------------
 
 
 @pytest.mark.timeout(60)
@@ -199,14 +199,7 @@ def test_render_accepts_a_tiny_density():
     synth.render(synth.preset("good_light", width_px=W, height_px=H, density_per_cm2=1e-308))
 
 
-_LOW_SCALE_STUBBLE = pytest.mark.xfail(
-    strict=True, raises=AssertionError,
-    reason=("bare skin with stubble and no pigment (good_stubble, 200x150 px) at 12 px/mm still "
-            "gives 13 phantom dots (43 before the hair test): hairs 0.84 px wide, bundles of "
-            "them as wide as the smallest expected dot (found by hypothesis)"))
-
-
-@pytest.mark.parametrize("px_per_mm", [pytest.param(12.0, marks=_LOW_SCALE_STUBBLE), 20.0])
+@pytest.mark.parametrize("px_per_mm", [12.0, 20.0])
 @pytest.mark.timeout(60)
 def test_bare_stubble_is_not_counted_as_dots(px_per_mm):
     scene = synth.preset("good_stubble", width_px=W, height_px=H, px_per_mm=px_per_mm,

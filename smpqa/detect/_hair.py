@@ -8,6 +8,8 @@ radius rho about the seed carries about (its mass per unit length) x rho
 into it for each crossing of the rim, and those crossings are read on the
 rim itself. The kernel measures that excess mass and, as a guard, the
 seed's inscribed radius at half its darkening (dots are wide, hairs thin).
+A second kernel traces how far a seed's darkening runs on as a ridge: a
+bundle of hairs can be as wide as a small dot, but it runs on along them.
 
 Conventions as in ``_kernels``: images are indexed [row, column]; positions
 are (x = column, y = row) with pixel centres at integers.
@@ -20,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["line_excess"]
+__all__ = ["line_excess", "ridge_runs"]
 
 _N_DIR = 16  # rays around each seed
 _RAY_STEP = 1.0  # px between samples along a ray
@@ -28,6 +30,12 @@ _RIM_STEP = 0.5  # px between samples along the rim
 _RIM = 2.0  # px between the body's half-darkening edge and the rim
 _BASE_Q = 0.3  # quantile of the rim's samples taken as its bare level
 _CHUNK = 256  # seeds per parallel task (they share buffers)
+_N_RIDGE = 32  # rays of the ridge test: 16 (22.5 deg apart) slip off a 1-px hair in 3-5 px
+RIDGE_LEVEL = 0.5  # a ridge is darkened by at least this fraction of the seed's peak (a hair is)
+RIDGE_RISE = 0.2  # a ray whose darkening climbs this much (x peak) has met another dot
+RIDGE_SPAN = 1.5, 2.0  # a ridge runs past 1.5 x the median run + 2 px: past a dot's own body
+RIDGE_BOTH = 0.5  # px past the median run both ways: a line through the seed, not a neighbour
+RIDGE_BOTH_MASS = 2.0  # smallest-dot areas a dot under a hair keeps: scatter is about 1
 
 
 @njit(cache=True, inline="always")  # called per sample: a call would cost more than its body
@@ -52,9 +60,13 @@ def _run(g, inv, x, y, v0, ux, uy, level, reach):
     """Distance from (x, y), darkened by ``v0``, along (ux, uy) until the darkening is < ``level``.
 
     Linear between the last sample above and the first below; ``reach`` when
-    it never falls within ``reach``. Also returns whether the image edge came
+    it never falls within ``reach``; 0 when (x, y) itself is below ``level``
+    (an off-peak centre: extrapolating back from the first sample would give
+    any distance, down to -1e8). Also returns whether the image edge came
     first (the distance is then the last one inside).
     """
+    if not (v0 >= level):
+        return 0.0, False
     prev = v0
     s = _RAY_STEP
     while s <= reach:
@@ -77,7 +89,9 @@ def line_excess(g, skin, xs, ys, reach, wide):
     the darkening falls below that level (at most ``reach`` px); rays cut by
     the image edge are left out (fewer than 8 left: a NaN row). The body's
     half-width b is the 6th-shortest run of 16 (lines through the seed make
-    only a few runs long); the inscribed radius is the 2nd-shortest.
+    only a few runs long); the inscribed radius is the 2nd-shortest. A seed
+    darkened by less than that level itself (a centre beside the darkest
+    pixel, as on the flank of a hair) has runs of 0: body 0, rim at 2 px.
 
     On the rim, a circle of radius rho = b + 2 px, the darkening is sampled
     every 0.5 px; its 30 % quantile is the bare level. The excess is the
@@ -174,4 +188,112 @@ def line_excess(g, skin, xs, ys, reach, wide):
                     if (x - fx) ** 2 + (y - fy) ** 2 <= rho * rho:
                         mass += 1.0 - g[y, x] * inv - base
             out[i, 0] = (mass - lines * rho) / max(peak - base, 1e-6)
+    return out
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _ridge_run(g, inv, x, y, v0, ux, uy, level, rise, reach):
+    """Distance from (x, y) along (ux, uy) while the darkening stays >= ``level``.
+
+    The run also stops (at the last sample) where the darkening climbs more
+    than ``rise`` above its lowest value along the ray so far: a new peak,
+    another dot. Sub-pixel at a fall below ``level``; ``reach`` when it never
+    ends within ``reach``. Also returns whether the image edge came first.
+    """
+    low = prev = v0
+    s = _RAY_STEP
+    while s <= reach:
+        v = _dark(g, inv, x + s * ux, y + s * uy)
+        if v != v:
+            return s - _RAY_STEP, True
+        if v > low + rise:
+            return s - _RAY_STEP, False
+        if v < level:
+            return s - _RAY_STEP + _RAY_STEP * (prev - level) / max(prev - v, 1e-9), False
+        low = min(low, v)
+        prev = v
+        s += _RAY_STEP
+    return reach, False
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def ridge_runs(g, skin, xs, ys, frac, rise, reach):
+    """How far each seed's darkening runs on as a ridge, one way and both ways.
+
+    The peak is the largest darkening ``1 - g / skin`` of the 3 x 3 pixels
+    around the seed. Rays in 32 directions run from the seed, 1 px a step,
+    while the darkening stays at or above ``frac`` x peak and never climbs
+    more than ``rise`` x peak above its lowest value along the ray so far (at
+    most ``reach`` px, and ending at the image edge). A dot's runs are all
+    about its radius, and a run into a touching neighbour stops where the
+    neighbour's darkening climbs to its own peak. A point on a hair, a bundle
+    of hairs or a shallow crossing of them lies on a ridge, along which the
+    darkening stays near the peak, without a new peak, far beyond the seed's
+    own width; where a line passes through the seed, the ridge runs on both
+    ways.
+
+    Parameters
+    ----------
+    g : (H, W) float32
+        Linear luminance.
+    skin : (N,) float64
+        Each seed's skin luminance.
+    xs, ys : (N,) float64
+        Seed positions (px; need not be integers).
+    frac : float
+        Level as a fraction of the peak (0..1).
+    rise : float
+        Largest climb along a ray, as a fraction of the peak.
+    reach : float
+        Longest ray, px.
+
+    Returns
+    -------
+    (N, 3) float64
+        The longest run, the median run, and the longest two-way run (the
+        shorter of two opposite runs, at its largest over the 16 pairs), in
+        px; all 0 when the seed itself is below the level. NaN where the skin
+        is unusable, or the seed lies outside the image or is not darker than
+        the skin.
+    """
+    H, W = g.shape
+    n = xs.size
+    out = np.full((n, 3), np.nan)
+    cos = np.cos(2 * np.pi * np.arange(_N_RIDGE) / _N_RIDGE)
+    sin = np.sin(2 * np.pi * np.arange(_N_RIDGE) / _N_RIDGE)
+    half = _N_RIDGE // 2
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        runs = np.empty(_N_RIDGE)  # a buffer shared by a chunk of seeds
+        for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
+            fx, fy = xs[i], ys[i]
+            if not (skin[i] > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
+                continue
+            inv = 1.0 / skin[i]
+            bx, by = int(round(fx)), int(round(fy))
+            peak = -np.inf
+            for y in range(max(by - 1, 0), min(by + 2, H)):
+                for x in range(max(bx - 1, 0), min(bx + 2, W)):
+                    peak = max(peak, 1.0 - g[y, x] * inv)
+            if not (peak > 0):
+                continue
+            v0 = _dark(g, inv, fx, fy)
+            if not (v0 >= frac * peak):  # the seed itself is below the level: no ridge
+                out[i, 0] = out[i, 1] = out[i, 2] = 0.0
+                continue
+            for k in range(_N_RIDGE):
+                runs[k] = _ridge_run(g, inv, fx, fy, v0, cos[k], sin[k], frac * peak,
+                                     rise * peak, reach)[0]
+            two = 0.0
+            for k in range(half):
+                two = max(two, min(runs[k], runs[k + half]))
+            for a in range(1, _N_RIDGE):  # insertion sort: for 32 runs, faster than np.sort
+                v = runs[a]
+                b = a - 1
+                while b >= 0 and runs[b] > v:
+                    runs[b + 1] = runs[b]
+                    b -= 1
+                runs[b + 1] = v
+            out[i, 0] = runs[_N_RIDGE - 1]
+            out[i, 1] = 0.5 * (runs[half - 1] + runs[half])
+            out[i, 2] = two
     return out

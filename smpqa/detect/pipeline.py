@@ -286,14 +286,37 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     area of the smallest expected dot and its inscribed radius at half its
     darkening is at most d_lo / 2 + 0.75 px (``_hair.line_excess``;
     docs/detection.md). A dot under a hair keeps its own mass and width.
+
+    Without the line opening (d_lo < 3 px), hairs side by side, shallow
+    crossings and a hair's end on another are as wide as the smallest dot.
+    A seed whose darkening runs on as a ridge, at half its peak, well past its
+    own body (``_hair.ridge_runs``) is weighed whatever its width: it is hair
+    unless its mass beyond the lines (from its seed or its centre) reaches
+    0.8 x the smallest dot's area, or 2 x where the ridge runs on both ways (a
+    line passes through it: the mass of a dot under a hair scatters by about
+    one smallest-dot area). A dot touching a neighbour makes a one-way ridge.
     """
     area_lo, wide = 0.8 * math.pi * d_lo**2 / 4, d_lo / 2 + 0.75
+    reach = float(d_hi / 2 + 3)
     hair = np.ones(xs.size, bool)
     for x, y in ((xs, ys), (m[:, 0], m[:, 1])):
         i = np.flatnonzero(hair)  # from the centre, only the seeds that looked like hair
         f = _hair.line_excess(g, skin_lum[i], x[i].astype(np.float64), y[i].astype(np.float64),
-                              float(d_hi / 2 + 3), wide)
+                              reach, wide)
         hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
+    if d_lo >= 3.0:  # the line opening took the hairs out of the seeds
+        return hair
+    i = np.flatnonzero(~hair)
+    x, y = xs[i].astype(np.float64), ys[i].astype(np.float64)
+    run = _hair.ridge_runs(g, skin_lum[i], x, y, _hair.RIDGE_LEVEL, _hair.RIDGE_RISE, reach)
+    k, c = _hair.RIDGE_SPAN
+    j = np.flatnonzero(run[:, 0] >= k * run[:, 1] + c)  # NaN: no ridge
+    i, x, y, run = i[j], x[j], y[j], run[j]
+    mass = np.full(i.size, -np.inf)
+    for px, py in ((x, y), (m[i, 0], m[i, 1])):
+        mass = np.fmax(mass, _hair.line_excess(g, skin_lum[i], px, py, reach, np.inf)[:, 0])
+    both = run[:, 2] >= run[:, 1] + _hair.RIDGE_BOTH
+    hair[i] = ~(mass >= np.where(both, _hair.RIDGE_BOTH_MASS * math.pi * d_lo**2 / 4, area_lo))
     return hair
 
 
