@@ -75,6 +75,30 @@ def test_isolated_dot_area_position_and_core_colour_match_truth(scale):
     assert np.median(cores) == pytest.approx(expect, rel=0.03)
 
 
+def test_small_dot_keeps_the_truth_area():
+    # 3.6 px dots: an edge ramp drawn at the truth's radius adds pi / 12 px² (+1.3 % diameter).
+    scene = _clean("good_light", px_per_mm=12.0, width_px=500, height_px=400,
+                   dot_diameter_mm=0.30, density_per_cm2=30, opacity_spread=0.0,
+                   hairline=dict(side="none"))
+    photo = synth.render(scene)
+    lin = SRGB8_TO_LINEAR[photo.image].mean(axis=2)
+    skin = lab_to_linear(scene.skin_lab).mean()
+    full = (skin - lab_to_linear(scene.pigment_lab).mean()) * scene.opacity
+    errs = []
+    for i in _isolated(photo.dots):
+        x, y, d = (photo.dots[k][i] for k in ("x", "y", "diameter_px"))
+        h = int(d) + 3
+        cx, cy = int(round(x)), int(round(y))
+        if h <= cx < lin.shape[1] - h and h <= cy < lin.shape[0] - h:
+            win = lin[cy - h:cy + h + 1, cx - h:cx + h + 1]
+            # The skin as encoded (8-bit rounding moves it by more than a small dot's error).
+            bare = np.median(np.concatenate([win[0], win[-1], win[:, 0], win[:, -1]]))
+            area = ((bare - win) / full).sum()
+            errs.append(2 * math.sqrt(area / math.pi) / d - 1)
+    assert len(errs) > 10
+    assert abs(np.median(errs)) < 0.005
+
+
 def test_core_darkness_in_lab_matches_truth_depth():
     scene = _clean("good_light", width_px=400, height_px=300, dot_diameter_mm=0.6,
                    density_per_cm2=20, opacity_spread=0.0, hairline=dict(side="none"))

@@ -14,7 +14,7 @@ from numba import njit, prange
 __all__ = [
     "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker",
     "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median",
-    "blur_costs",
+    "blur_costs", "local_peaks",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -925,4 +925,87 @@ def blur_costs(req2, ratio, sb2, s1, s2):
             pred = -math.expm1(-r2 / (2 * v2)) / max(-math.expm1(-r2 / (2 * v1)), 1e-9)
             res[i] = abs(pred - ratio[i])
         out[j] = median(res, n)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _gauss_sum(f, sigma):
+    """Sum over all integers k of exp(-(k - f)² / 2 sigma²): a sampled Gaussian's full weight."""
+    k0 = int(math.floor(f))
+    reach = int(6 * sigma) + 2
+    t = 0.0
+    for k in range(k0 - reach, k0 + reach + 2):
+        t += math.exp(-0.5 * (k - f) ** 2 / (sigma * sigma))
+    return t
+
+
+@njit(cache=True, parallel=True)
+def local_peaks(rgb, lut, line, cx, cy, r_half, skin, xs, ys, nb_ptr, nb_idx, sigma, margin,
+                gap):
+    """Integral and smoothed peaks of each dot's darkening over the skin just around it.
+
+    Over the pixels of the disc of radius ``r_half + margin`` about (cx, cy) that
+    seed i owns, the darkening D = skin - observed (luminance, linear light;
+    ``skin`` is (N, 3) per-channel) is offset by its mean over the ring beyond
+    ``r_half + gap`` (no dot left there, only the skin's own texture and level
+    error, which the wide disc would otherwise integrate), then integrated and
+    smoothed by Gaussians of ``sigma`` and 2 ``sigma`` at the centre. The
+    Gaussians are normalised by their weight over the whole pixel grid, not
+    over the disc: beyond it the offset darkening is zero, and a disc-limited
+    normalisation would inflate the wider peak.
+
+    Returns
+    -------
+    out : (N, 4) float64
+        I, P, P2 (as ``measure``'s I_lum, P_lum, P2_lum) and the ring's mean
+        darkening that was taken off; NaN where ``cx`` is NaN or the ring holds
+        fewer than 6 pixels.
+    """
+    H, W = rgb.shape[:2]
+    n = cx.size
+    out = np.full((n, 4), np.nan)
+    k1 = -0.5 / (sigma * sigma)
+    for i in prange(n):
+        xi, yi = cx[i], cy[i]
+        if not (xi == xi and yi == yi):
+            continue
+        R = r_half[i] + margin
+        R2, Rg2 = R * R, (r_half[i] + gap) ** 2
+        S = skin[i]
+        Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
+        safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
+        tot = d1 = d2 = w1 = w2 = ring = 0.0
+        cnt = nr = 0
+        for y in range(max(int(math.ceil(yi - R)), 0), min(int(yi + R), H - 1) + 1):
+            dy = y - yi
+            half = math.sqrt(max(R2 - dy * dy, 0.0))
+            ey1 = math.exp(k1 * dy * dy)
+            ey2 = math.exp(0.25 * k1 * dy * dy)
+            for x in range(max(int(math.ceil(xi - half)), 0), min(int(xi + half), W - 1) + 1):
+                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
+                    continue
+                dx = x - xi
+                o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+                D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
+                a = math.exp(k1 * dx * dx) * ey1
+                b = math.exp(0.25 * k1 * dx * dx) * ey2
+                tot += D
+                d1 += a * D
+                d2 += b * D
+                w1 += a
+                w2 += b
+                cnt += 1
+                if dx * dx + dy * dy >= Rg2:
+                    ring += D
+                    nr += 1
+        if nr < 6:
+            continue
+        fx, fy = xi - math.floor(xi), yi - math.floor(yi)
+        W1 = _gauss_sum(fx, sigma) * _gauss_sum(fy, sigma)
+        W2 = _gauss_sum(fx, 2 * sigma) * _gauss_sum(fy, 2 * sigma)
+        off = ring / nr
+        out[i, 0] = tot - off * cnt
+        out[i, 1] = (d1 - off * w1) / W1
+        out[i, 2] = (d2 - off * w2) / W2
+        out[i, 3] = off
     return out

@@ -22,6 +22,7 @@ __all__ = ["detect_dots"]
 
 _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
+_RING_GAP = 2.0  # px past the half-peak radius where the skin ring for a dot's size begins
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
 
@@ -234,12 +235,25 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     m, npix = K.measure(rgb, SRGB8_TO_LINEAR, line, cs, xs, ys, r_half.astype(np.float64), nb_ptr,
                         nb_idx, t_low, _SIGMA_P, margin)
     ok = np.isfinite(m[:, 0]) & (m[:, 2] > 0) & (m[:, 3] > 0) & np.isfinite(m[:, 14])
-    req2 = np.where(ok, m[:, 2] / (math.pi * np.maximum(m[:, 3], 1e-12)), 0.0)
+    # Size from the darkening over the skin just around the dot (see K.local_peaks): the far
+    # annulus's skin level, off by the skin's texture, would be integrated over the whole disc.
+    loc = K.local_peaks(rgb, SRGB8_TO_LINEAR, line, m[:, 0], m[:, 1], r_half.astype(np.float64),
+                        np.ascontiguousarray(m[:, 10:13]), xs, ys, nb_ptr, nb_idx, _SIGMA_P,
+                        margin, _RING_GAP)
+    near = (loc[:, 0] > 0) & (loc[:, 1] > 0) & (loc[:, 2] > 0)  # NaN compares False
+    ipp = np.where(near[:, None], loc[:, :3], m[:, [2, 3, 13]])
+    req2 = np.where(ok, ipp[:, 0] / (math.pi * np.maximum(ipp[:, 1], 1e-12)), 0.0)
     snr = m[:, 2] / (noise * np.maximum(m[:, 10:13].mean(1), 1e-6)
                      * np.sqrt(np.maximum(npix, 1)))
     sb2 = (p.blur_px**2 if p.blur_px is not None
-           else _blur_variance(req2, m[:, 13] / np.maximum(m[:, 3], 1e-12), ok & (snr > 10)))
-    r = K.solve_radius(req2, np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2]))
+           else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
+                               ok & near & (snr > 10)))
+    s2 = np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2])
+    # The near-skin radius is the reported size; the wide disc's decides the core colour and
+    # what is too large for a dot, as before: over a blotch wider than the disc (a freckle)
+    # the near ring is the blotch itself, and that radius would shrink it into the dot range.
+    r_size = K.solve_radius(req2, s2)
+    r = K.solve_radius(np.where(ok, m[:, 2] / (math.pi * np.maximum(m[:, 3], 1e-12)), 0.0), s2)
     # Shape from the half-peak mask: far steadier than intensity-weighted moments.
     lam_sum = m[:, 14] + m[:, 15]
     lam_dif = np.sqrt(np.maximum((m[:, 14] - m[:, 15]) ** 2 + 4 * m[:, 16] ** 2, 0))
@@ -249,6 +263,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # half-peak mask (per-axis variance r²/4 + 1/12 for a disc) is then the better measure.
     r_mask = np.sqrt(np.maximum(2 * (lam_sum - 1 / 6), 0))
     r = np.where(r > 1.2 * r_mask, r_mask, r)
+    r_size = np.where(r_size > 1.2 * r_mask, r_mask, r_size)
     # Core colour: skin minus the mean darkening over the disc (the integral is blur-proof).
     area = np.pi * np.maximum(r, 0.5) ** 2
     skin = m[:, 10:13]
@@ -256,7 +271,9 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     core_contrast = m[:, 2] / area / np.maximum(skin_lum, 1e-6)
     # A shape narrower than the smallest dot across its minor axis is a line (a hair).
     minor_d = 4 * np.sqrt(np.maximum(lam2 - 1 / 12, 0))
-    ok &= (r > 0) & (2 * r >= 0.5 * d_lo) & (2 * r <= d_hi)
+    # Too small by the near-skin size (the wide one can drown a small dot in skin texture),
+    # too large by the wide one.
+    ok &= (r_size > 0) & (2 * r_size >= 0.5 * d_lo) & (2 * r <= d_hi)
     ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
     thin = (elong > p.max_elongation) | ((minor_d < d_lo) & (elong >= p.merge_elongation))
     ok &= ~thin | _dot_under_hair(g, skin_lum, m, ok & thin, d_lo, d_hi)
@@ -267,7 +284,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # 0.9-1; a dot with a hair across it, stretched by a thin line, fills 0.5-0.8.
     fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
     merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
-    rows, src = _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2)
+    rows, src = _rows(m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
     seen = frame_distance(rows["x"], rows["y"], cs.shape) >= meta[FRAME_MARGIN_KEY]
     rows, src = {k: v[seen] for k, v in rows.items()}, src[seen]
     rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],

@@ -33,6 +33,7 @@ _STREAMS = ("lattice", "keep", "size", "opacity", "kinds", "twins", "clusters", 
             "wiggle", "pores", "hairs", "freckles", "glare", "light", "texture", "noise")
 _PATCH_CAP = 2.5  # densest patch, x the nominal density
 _FWHM_10_90 = 2.0 * 1.2815515655446004  # 10-90 % width of a Gaussian CDF, in sigmas
+_DOT_RAMP_PX = 1.0  # width of a dot's linear edge ramp (area anti-aliasing), px
 _SRGB_LUT_SIZE = 16384
 _SRGB_LUT = (linear_to_srgb(np.linspace(0, 1, _SRGB_LUT_SIZE)) * 255.0).astype(np.float32)
 _PAPER_WHITE_LAB = (95.0, 0.0, 0.0)
@@ -574,7 +575,11 @@ def render(scene: Scene) -> SynthPhoto:
     _layer_skin(scene, rng, img)
     r = dots["diameter_px"] / 2
     blown = dots["kind"] == "blowout"
-    T = _stamp(new_transmittance(H, W), dots["x"], dots["y"], radius=r, soft=1.0,
+    # A linear edge ramp of width w adds pi w^2 / 12 to a disc's area; drawn at this radius
+    # the disc keeps the truth's area (2 r is its equal-area diameter), as pixel area
+    # sampling of a sharp disc would.
+    r_draw = np.sqrt(np.maximum(r**2 - _DOT_RAMP_PX**2 / 12, 0.25 * r**2))
+    T = _stamp(new_transmittance(H, W), dots["x"], dots["y"], radius=r_draw, soft=_DOT_RAMP_PX,
                alpha=dots["opacity"], halo_amp=np.where(blown, scene.blowout_strength, 0.0),
                halo_width=np.maximum(scene.blowout_spread * r, 0.5))
     composite(img, T, lab_to_linear(scene.pigment_lab).astype(np.float32))
