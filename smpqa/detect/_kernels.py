@@ -976,6 +976,12 @@ def local_peaks(rgb, lut, line, cx, cy, r_half, skin, xs, ys, nb_ptr, nb_idx, si
         safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
         tot = d1 = d2 = w1 = w2 = ring = 0.0
         cnt = nr = 0
+        # The Gaussians are separable: one exp per column (and per row), not per pixel.
+        x_lo = int(math.ceil(xi - R))
+        gx = np.empty((2, max(int(xi + R) - x_lo + 1, 1)))
+        for k in range(gx.shape[1]):
+            ex = (x_lo + k - xi) ** 2
+            gx[0, k], gx[1, k] = math.exp(k1 * ex), math.exp(0.25 * k1 * ex)
         for y in range(max(int(math.ceil(yi - R)), 0), min(int(yi + R), H - 1) + 1):
             dy = y - yi
             half = math.sqrt(max(R2 - dy * dy, 0.0))
@@ -987,8 +993,8 @@ def local_peaks(rgb, lut, line, cx, cy, r_half, skin, xs, ys, nb_ptr, nb_idx, si
                 dx = x - xi
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
-                a = math.exp(k1 * dx * dx) * ey1
-                b = math.exp(0.25 * k1 * dx * dx) * ey2
+                a = gx[0, x - x_lo] * ey1
+                b = gx[1, x - x_lo] * ey2
                 tot += D
                 d1 += a * D
                 d2 += b * D
