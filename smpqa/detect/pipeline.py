@@ -237,7 +237,9 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     ok = np.isfinite(m[:, 0]) & (m[:, 2] > 0) & (m[:, 3] > 0) & np.isfinite(m[:, 14])
     # Size from the darkening over the skin just around the dot (see K.local_peaks): the far
     # annulus's skin level, off by the skin's texture, would be integrated over the whole disc.
-    loc = K.local_peaks(rgb, SRGB8_TO_LINEAR, line, m[:, 0], m[:, 1], r_half.astype(np.float64),
+    # (Only for the seeds measured well: no other row's size is read.)
+    loc = K.local_peaks(rgb, SRGB8_TO_LINEAR, line, np.where(ok, m[:, 0], np.nan), m[:, 1],
+                        r_half.astype(np.float64),
                         np.ascontiguousarray(m[:, 10:13]), xs, ys, nb_ptr, nb_idx, _SIGMA_P,
                         margin, _RING_GAP)
     near = (loc[:, 0] > 0) & (loc[:, 1] > 0) & (loc[:, 2] > 0)  # NaN compares False
