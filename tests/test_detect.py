@@ -182,7 +182,7 @@ def test_kernel_parity(small):
     idx = np.zeros(0, np.int64)
     no_line = np.full((1, 1), np.nan, np.float32)
     args = (small, lut, no_line, cs, xs, ys, rh.astype(float), ptr, idx, np.float32(0.03),
-            1.0, 3.5)
+            1.0, 3.5, 2.0)
     m1, n1 = K.measure(*args)
     m2, n2 = K.measure.py_func(*args)
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)
@@ -353,7 +353,8 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     assert np.diff(ptr).min() >= 1  # every seed has a neighbour that may own its pixels
     rh = K.ray_radius(cs, xs, ys, np.float32(10)).astype(float)
     no_line = np.full((1, 1), np.nan, np.float32)
-    args = (small, lut, no_line, cs, xs, ys, rh, ptr, idx, np.float32(0.03), 1.0, 3.5)
+    args = (small, lut, no_line, cs, xs, ys, rh, ptr, idx, np.float32(0.03), 1.0, 3.5,
+            2.0)
     m1, n1 = K.measure(*args)
     m2, n2 = K.measure.py_func(*args)
     assert np.allclose(m1, m2, equal_nan=True) and np.array_equal(n1, n2)

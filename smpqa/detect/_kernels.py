@@ -14,7 +14,7 @@ from numba import njit, prange
 __all__ = [
     "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker",
     "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median",
-    "blur_costs", "local_peaks",
+    "blur_costs",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -610,11 +610,12 @@ def _mask_moments(bd, bx, by, n, level):
 
 @njit(cache=True, inline="always")
 def _peaks_at(bd, bx, by, n, fx, fy, sigma, span):
-    """Darkening smoothed by Gaussians of ``sigma`` and 2 ``sigma`` at (fx, fy), normalised.
+    """Darkening weighted by Gaussians of ``sigma`` and 2 ``sigma`` at (fx, fy).
 
     ``bd`` holds n pixels' darkening at integer offsets ``bx``, ``by`` (shifted by
     one common sub-pixel amount) from a centre; the weights are separable, so one
-    exp per column and per row of the (span x span) window does.
+    exp per column and per row of the (span x span) window does. Returns the
+    weighted sums and the sums of the weights: p1, w1, p2, w2.
     """
     k1 = -0.5 / (sigma * sigma)
     x0, y0 = bx[0], by[0]  # n >= 1
@@ -638,11 +639,11 @@ def _peaks_at(bd, bx, by, n, fx, fy, sigma, span):
         w1 += w
         p2 += v * bd[k]
         w2 += v
-    return p1 / w1, p2 / w2
+    return p1, w1, p2, w2
 
 
 @njit(cache=True, parallel=True)
-def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, margin):
+def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, margin, gap):
     """Per-seed photometry and shape by integrating the darkening against the local skin.
 
     For each seed, the local skin colour is the per-channel median of an annulus
@@ -653,18 +654,24 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
 
     Returns
     -------
-    out : (N, 18) float64
+    out : (N, 22) float64
         x, y (the centroid of the core's darkening), I_lum, P_lum (darkening smoothed
         by a Gaussian of ``sigma_p`` at that centre), Mxx, Myy, Mxy (central second
         moments / I), I_r, I_g, I_b, S_r, S_g, S_b, P2_lum (as P_lum with a Gaussian
         of 2 x ``sigma_p``), and the second moments mxx, myy, mxy of the half-peak
-        mask (pixels darkened by at least P_lum / 2) and its pixel count.
+        mask (pixels darkened by at least P_lum / 2) and its pixel count; then I, P
+        and P2 over the skin just around the dot (I_near, P_near, P2_near) and that
+        skin's offset: the darkening less its mean over the disc's pixels beyond
+        ``r_half + gap`` from the centre (no dot there, only the skin's own texture
+        and level error, which the wide disc would otherwise integrate), the
+        Gaussians normalised by their weight over the whole pixel grid (beyond the
+        disc the offset darkening is zero); NaN with fewer than 6 such pixels.
     npix : (N,) int64
         Pixels integrated.
     """
     H, W = cs.shape
     n = xs.size
-    out = np.full((n, 18), np.nan)
+    out = np.full((n, 22), np.nan)
     npix = np.zeros(n, np.int64)
     for i in prange(n):
         rh = r_half[i]
@@ -781,7 +788,24 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, 1] = cy + fy
             # The smoothed peaks about the final centre: skin texture across the wide disc can
             # pull its centroid a pixel off a small dot, and a peak read off-centre is low.
-            P, P2 = _peaks_at(bd, bx, by, cnt, fx, fy, sigma_p, 2 * e + 2)
+            p1, w1, p2, w2 = _peaks_at(bd, bx, by, cnt, fx, fy, sigma_p, 2 * e + 2)
+            P, P2 = p1 / w1, p2 / w2
+            ring = 0.0
+            nr = 0
+            rg2 = (rh + gap) ** 2
+            for k in range(cnt):
+                if (bx[k] - fx) ** 2 + (by[k] - fy) ** 2 >= rg2:
+                    ring += bd[k]
+                    nr += 1
+            if nr >= 6:
+                off = ring / nr
+                ax, ay = out[i, 0] - math.floor(out[i, 0]), out[i, 1] - math.floor(out[i, 1])
+                out[i, 18] = tot - off * cnt
+                out[i, 19] = (p1 - off * w1) / (_gauss_sum(ax, sigma_p)
+                                                * _gauss_sum(ay, sigma_p))
+                out[i, 20] = (p2 - off * w2) / (_gauss_sum(ax, 2 * sigma_p)
+                                                * _gauss_sum(ay, 2 * sigma_p))
+                out[i, 21] = off
             out[i, 2] = tot
             out[i, 3] = P
             out[i, 4] = mxx / tot - ux * ux
@@ -937,81 +961,3 @@ def _gauss_sum(f, sigma):
     for k in range(k0 - reach, k0 + reach + 2):
         t += math.exp(-0.5 * (k - f) ** 2 / (sigma * sigma))
     return t
-
-
-@njit(cache=True, parallel=True)
-def local_peaks(rgb, lut, line, cx, cy, r_half, skin, xs, ys, nb_ptr, nb_idx, sigma, margin,
-                gap):
-    """Integral and smoothed peaks of each dot's darkening over the skin just around it.
-
-    Over the pixels of the disc of radius ``r_half + margin`` about (cx, cy) that
-    seed i owns, the darkening D = skin - observed (luminance, linear light;
-    ``skin`` is (N, 3) per-channel) is offset by its mean over the ring beyond
-    ``r_half + gap`` (no dot left there, only the skin's own texture and level
-    error, which the wide disc would otherwise integrate), then integrated and
-    smoothed by Gaussians of ``sigma`` and 2 ``sigma`` at the centre. The
-    Gaussians are normalised by their weight over the whole pixel grid, not
-    over the disc: beyond it the offset darkening is zero, and a disc-limited
-    normalisation would inflate the wider peak.
-
-    Returns
-    -------
-    out : (N, 4) float64
-        I, P, P2 (as ``measure``'s I_lum, P_lum, P2_lum) and the ring's mean
-        darkening that was taken off; NaN where ``cx`` is NaN or the ring holds
-        fewer than 6 pixels.
-    """
-    H, W = rgb.shape[:2]
-    n = cx.size
-    out = np.full((n, 4), np.nan)
-    k1 = -0.5 / (sigma * sigma)
-    for i in prange(n):
-        xi, yi = cx[i], cy[i]
-        if not (xi == xi and yi == yi):
-            continue
-        R = r_half[i] + margin
-        R2, Rg2 = R * R, (r_half[i] + gap) ** 2
-        S = skin[i]
-        Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
-        safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
-        tot = d1 = d2 = w1 = w2 = ring = 0.0
-        cnt = nr = 0
-        # The Gaussians are separable: one exp per column (and per row), not per pixel.
-        x_lo = int(math.ceil(xi - R))
-        gx = np.empty((2, max(int(xi + R) - x_lo + 1, 1)))
-        for k in range(gx.shape[1]):
-            ex = (x_lo + k - xi) ** 2
-            gx[0, k], gx[1, k] = math.exp(k1 * ex), math.exp(0.25 * k1 * ex)
-        for y in range(max(int(math.ceil(yi - R)), 0), min(int(yi + R), H - 1) + 1):
-            dy = y - yi
-            half = math.sqrt(max(R2 - dy * dy, 0.0))
-            ey1 = math.exp(k1 * dy * dy)
-            ey2 = math.exp(0.25 * k1 * dy * dy)
-            for x in range(max(int(math.ceil(xi - half)), 0), min(int(xi + half), W - 1) + 1):
-                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-                    continue
-                dx = x - xi
-                o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
-                a = gx[0, x - x_lo] * ey1
-                b = gx[1, x - x_lo] * ey2
-                tot += D
-                d1 += a * D
-                d2 += b * D
-                w1 += a
-                w2 += b
-                cnt += 1
-                if dx * dx + dy * dy >= Rg2:
-                    ring += D
-                    nr += 1
-        if nr < 6:
-            continue
-        fx, fy = xi - math.floor(xi), yi - math.floor(yi)
-        W1 = _gauss_sum(fx, sigma) * _gauss_sum(fy, sigma)
-        W2 = _gauss_sum(fx, 2 * sigma) * _gauss_sum(fy, 2 * sigma)
-        off = ring / nr
-        out[i, 0] = tot - off * cnt
-        out[i, 1] = (d1 - off * w1) / W1
-        out[i, 2] = (d2 - off * w2) / W2
-        out[i, 3] = off
-    return out

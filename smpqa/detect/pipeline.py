@@ -233,15 +233,11 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     nb_ptr, nb_idx = _neighbours(xs, ys, 2 * window + 2)
     t_low = np.float32(0.5 * thresh)
     m, npix = K.measure(rgb, SRGB8_TO_LINEAR, line, cs, xs, ys, r_half.astype(np.float64), nb_ptr,
-                        nb_idx, t_low, _SIGMA_P, margin)
+                        nb_idx, t_low, _SIGMA_P, margin, _RING_GAP)
     ok = np.isfinite(m[:, 0]) & (m[:, 2] > 0) & (m[:, 3] > 0) & np.isfinite(m[:, 14])
-    # Size from the darkening over the skin just around the dot (see K.local_peaks): the far
+    # Size from the darkening over the skin just around the dot (see K.measure): the far
     # annulus's skin level, off by the skin's texture, would be integrated over the whole disc.
-    # (Only for the seeds measured well: no other row's size is read.)
-    loc = K.local_peaks(rgb, SRGB8_TO_LINEAR, line, np.where(ok, m[:, 0], np.nan), m[:, 1],
-                        r_half.astype(np.float64),
-                        np.ascontiguousarray(m[:, 10:13]), xs, ys, nb_ptr, nb_idx, _SIGMA_P,
-                        margin, _RING_GAP)
+    loc = m[:, 18:22]
     near = (loc[:, 0] > 0) & (loc[:, 1] > 0) & (loc[:, 2] > 0)  # NaN compares False
     ipp = np.where(near[:, None], loc[:, :3], m[:, [2, 3, 13]])
     req2 = np.where(ok, ipp[:, 0] / (math.pi * np.maximum(ipp[:, 1], 1e-12)), 0.0)
