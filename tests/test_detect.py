@@ -58,6 +58,14 @@ def test_small_dot_diameters_at_low_scale(runs):
     assert np.median(np.abs(runs["good_lowres"][2].diameter_abs_error_px)) <= 0.15
 
 
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason=("3 px dots at 10 px/mm read 0.20-0.25 px too wide: JPEG's chroma "
+                           "subsampling makes the blur estimate 0.55-0.6 px against 0.7"))
+def test_small_dot_diameters_at_10_px_per_mm():
+    score = _run("good_lowres", px_per_mm=10.0)[2]
+    assert np.median(np.abs(score.diameter_abs_error_px)) <= 0.15
+
+
 @pytest.mark.parametrize("name", ["good_light", "good_dark", "too_dark", "faded"])
 def test_depth_matches_the_model(runs, name):
     photo, dots, _ = runs[name]
