@@ -353,7 +353,6 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     """Ownership (nearest seed) decides pixels between close dots: compiled == Python."""
     lut = SRGB8_TO_LINEAR
     bg = K.block_percentile(small, lut, 16, 0.75)
-    import cv2
 
     g, cs, _ = _darkening(small, bg, 16, False, 0.1)
     xs, ys = K.peaks(cs, 1, np.float32(0.06))

@@ -80,6 +80,25 @@ def _run(g, inv, x, y, v0, ux, uy, level, reach):
     return reach, False
 
 
+@njit(cache=True, inline="always")
+def _seed_peak(g, skin, fx, fy):
+    """The largest darkening ``1 - g / skin`` of the 3 x 3 pixels about (fx, fy).
+
+    NaN (which fails ``peak > 0``) when the skin is unusable or the point lies
+    outside the image.
+    """
+    H, W = g.shape
+    if not (skin > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
+        return np.nan
+    inv = 1.0 / skin
+    bx, by = int(round(fx)), int(round(fy))
+    peak = -np.inf
+    for y in range(max(by - 1, 0), min(by + 2, H)):
+        for x in range(max(bx - 1, 0), min(bx + 2, W)):
+            peak = max(peak, 1.0 - g[y, x] * inv)
+    return peak
+
+
 @njit(cache=True, parallel=True)
 def line_excess(g, skin, xs, ys, reach, wide):
     """Each seed's darkening mass beyond the lines through it, and its inscribed radius.
@@ -136,16 +155,11 @@ def line_excess(g, skin, xs, ys, reach, wide):
         rim = np.empty(n_rim)
         for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
             fx, fy = xs[i], ys[i]
-            if not (skin[i] > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
+            peak = _seed_peak(g, skin[i], fx, fy)
+            if not (peak > 0):
                 continue
             inv = 1.0 / skin[i]
             bx, by = int(round(fx)), int(round(fy))
-            peak = -np.inf
-            for y in range(max(by - 1, 0), min(by + 2, H)):
-                for x in range(max(bx - 1, 0), min(bx + 2, W)):
-                    peak = max(peak, 1.0 - g[y, x] * inv)
-            if not (peak > 0):
-                continue
             n_in = 0
             v0 = _dark(g, inv, fx, fy)
             for k in range(_N_DIR):
@@ -266,16 +280,10 @@ def ridge_runs(g, skin, xs, ys, frac, rise, reach):
         runs = np.empty(_N_RIDGE)  # a buffer shared by a chunk of seeds
         for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
             fx, fy = xs[i], ys[i]
-            if not (skin[i] > 0 and 0 <= fx <= W - 1 and 0 <= fy <= H - 1):
-                continue
-            inv = 1.0 / skin[i]
-            bx, by = int(round(fx)), int(round(fy))
-            peak = -np.inf
-            for y in range(max(by - 1, 0), min(by + 2, H)):
-                for x in range(max(bx - 1, 0), min(bx + 2, W)):
-                    peak = max(peak, 1.0 - g[y, x] * inv)
+            peak = _seed_peak(g, skin[i], fx, fy)
             if not (peak > 0):
                 continue
+            inv = 1.0 / skin[i]
             v0 = _dark(g, inv, fx, fy)
             if not (v0 >= frac * peak):  # the seed itself is below the level: no ridge
                 out[i, 0] = out[i, 1] = out[i, 2] = 0.0
