@@ -23,6 +23,7 @@ __all__ = ["detect_dots"]
 _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
 _RING_GAP = 2.0  # px past the half-peak radius where the skin ring for a dot's size begins
+_OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot is narrower
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
 
@@ -186,7 +187,7 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
             FRAME_MARGIN_KEY: d_hi / 2}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
-    maps = _Maps(rgb, *_contrast_maps(rgb, block, d_lo >= 3.0, 2.0 * p.min_contrast))
+    maps = _Maps(rgb, *_contrast_maps(rgb, block, d_lo >= _OPEN_D_LO, 2.0 * p.min_contrast))
     noise = _noise(maps.cs)
     thresh = max(p.min_contrast, p.min_snr * noise) / sensitivity
     meta.update(noise=noise, threshold=thresh)
@@ -319,7 +320,7 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
         f = _hair.line_excess(g, skin_lum[i], x[i].astype(np.float64), y[i].astype(np.float64),
                               reach, wide)
         hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
-    if d_lo >= 3.0:  # the line opening took the hairs out of the seeds
+    if d_lo >= _OPEN_D_LO:  # the line opening took the hairs out of the seeds
         return hair
     i = np.flatnonzero(~hair)
     x, y = xs[i].astype(np.float64), ys[i].astype(np.float64)
