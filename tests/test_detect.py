@@ -38,9 +38,11 @@ def test_f1_against_truth(runs, name, f1):
 
 def test_stubble_hairs_are_not_dots(runs):
     # Hair crossings and bundles that survive the line opening are dropped by their missing
-    # mass (smpqa.detect._hair); 0.91 before that test.
-    assert runs["good_stubble"][2].f1 >= 0.95
-    assert runs["good_stubble"][2].precision >= 0.95
+    # mass (smpqa.detect._hair); 0.91 before that test. A dot with a hair across it is no
+    # longer split as twins, and one stretched by a hair is kept: F1 0.9725 -> 0.982, precision
+    # 0.967 -> 0.985.
+    assert runs["good_stubble"][2].f1 >= 0.975
+    assert runs["good_stubble"][2].precision >= 0.975
     assert runs["good_stubble"][2].recall >= 0.95
 
 

@@ -212,3 +212,70 @@ def test_at_low_scale_dots_beside_a_dot_or_under_a_hair_are_not_hair(scene):
     }[scene]
     g = _draw((40, 40), discs=discs, lines=lines, dark=0.75, ss=4)
     assert not _is_hair_at(g, 20, 20)
+
+
+def _profile(g, x, y, h, reach=12.0):
+    """_hair.twin_profile along +x from (x, y), the level half the smoothed darkening there."""
+    import cv2
+
+    cs = cv2.GaussianBlur((1 - g / _SKIN).astype(np.float32), (0, 0), 1.0)
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    run, depth = _hair.twin_profile(g, cs, one(_SKIN), one(x), one(y), one(1), one(0), one(h),
+                                    one(0.5 * cs[int(y), int(x)]), 1.5, one(reach))
+    return run[0], depth[0]
+
+
+@pytest.mark.parametrize("s", [2.0, 2.2, 2.6])
+def test_twin_profile_ends_at_twin_discs_but_runs_on_along_a_hair(s):
+    # Two 3-px discs 2s apart: the darkening ends about at their far edges, s + 3 px out.
+    twin = _draw((40, 40), discs=[(20 - s, 20, 3.0), (20 + s, 20, 3.0)], ss=4)
+    run, _ = _profile(twin, 20, 20, s)
+    assert s + 3 - 1.0 <= run <= s + 3 + 0.5
+    # One 3-px disc with a 2.5-px hair through it, nearly along the axis: the run reaches the
+    # end of the search, and the middle (dot and hair) is darker than 2 px out.
+    dot = _draw((40, 40), discs=[(20, 20, 3.0)], lines=[(2, 19, 38, 21, 2.5)], ss=4)
+    run, depth = _profile(dot, 20, 20, 2.0)
+    assert run == 12.0 and depth > 1.06
+    # Cut by the image edge: the run ends there.
+    run, _ = _profile(dot, 20, 20, 2.0, reach=30.0)
+    assert 17.5 <= run <= 19.5
+
+
+def test_twin_profile_matches_python():
+    photo = synth.render(synth.preset("good_stubble", width_px=96, height_px=72, seed=2))
+    g = (SRGB8_TO_LINEAR[photo.image] @ np.array([0.2126, 0.7152, 0.0722])).astype(np.float32)
+    skin = np.full(44, float(np.percentile(g, 75)))
+    cs = (1 - g / skin[0]).astype(np.float32)
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([rng.uniform(0, 95, 40), [0.0, 95.0, -3.0, 50.2]])
+    ys = np.concatenate([rng.uniform(0, 71, 40), [0.0, 71.0, 10.0, 80.0]])
+    th = rng.uniform(0, np.pi, 44)
+    args = (g, cs, skin, xs, ys, np.cos(th), np.sin(th), rng.uniform(1, 3, 44),
+            rng.uniform(0.02, 0.2, 44), 1.5, rng.uniform(3, 12, 44))
+    a, b = _hair.twin_profile(*args), _hair.twin_profile.py_func(*args)
+    for u, v in zip(a, b):
+        assert np.allclose(u, v, equal_nan=True)
+    assert (a[0][:40] > 0).sum() >= 5 and np.isfinite(a[1][:40]).sum() >= 5
+    assert a[0][42] == 0 and np.isnan(a[1][42])  # outside the image
+
+
+def _photo(g):
+    """A grey sRGB photo of linear luminance ``g``."""
+    code = np.searchsorted(SRGB8_TO_LINEAR, np.clip(g, 0, 1)).clip(0, 255).astype(np.uint8)
+    return np.repeat(code[..., None], 3, 2)
+
+
+@pytest.mark.parametrize("width", [2.5, 3.0])
+def test_a_hair_through_a_dot_does_not_split_it_into_twins(width):
+    # At 20 px/mm a 2.5-3 px hair survives the line opening and stretches a 6-px dot's
+    # half-peak mask as two overlapping discs would; it used to be reported as merged twins.
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.004, (60, 60)).astype(np.float32)
+    dot = _draw((60, 60), discs=[(30, 30, 3.0)], lines=[(2, 28, 58, 32, width)], ss=4)
+    d = detect_dots(_photo(dot + noise), px_per_mm=20.0)
+    assert len(d) == 1 and not d["merged"][0]
+    assert abs(d["x"][0] - 30) < 0.5 and abs(d["y"][0] - 30) < 0.5
+    twin = _draw((60, 60), discs=[(27.6, 30, 3.0), (32.4, 30, 3.0)], ss=4)
+    d = detect_dots(_photo(twin + noise), px_per_mm=20.0)
+    assert len(d) == 2 and d["merged"].all()
+    assert np.sort(d["x"]) == pytest.approx([27.6, 32.4], abs=0.5)

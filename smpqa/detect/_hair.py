@@ -10,6 +10,8 @@ rim itself. The kernel measures that excess mass and, as a guard, the
 seed's inscribed radius at half its darkening (dots are wide, hairs thin).
 A second kernel traces how far a seed's darkening runs on as a ridge: a
 bundle of hairs can be as wide as a small dot, but it runs on along them.
+A third looks along an elongated dot's major axis, to tell two overlapping
+discs from one dot with a hair across it.
 
 Conventions as in ``_kernels``: images are indexed [row, column]; positions
 are (x = column, y = row) with pixel centres at integers.
@@ -22,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["line_excess", "ridge_runs"]
+__all__ = ["line_excess", "ridge_runs", "twin_profile"]
 
 _N_DIR = 16  # rays around each seed
 _RAY_STEP = 1.0  # px between samples along a ray
@@ -39,9 +41,9 @@ RIDGE_BOTH_MASS = 2.0  # smallest-dot areas a dot under a hair keeps: scatter is
 
 
 @njit(cache=True, inline="always")  # called per sample: a call would cost more than its body
-def _dark(g, inv, x, y):
-    """Relative darkening ``1 - g x inv`` (inv: 1 / skin) at (x, y), bilinear; NaN outside."""
-    H, W = g.shape
+def _bilinear(a, x, y):
+    """``a`` at (x, y), bilinear; NaN outside."""
+    H, W = a.shape
     if not (0.0 <= x <= W - 1 and 0.0 <= y <= H - 1):
         return np.nan
     x0 = min(int(x), max(W - 2, 0))
@@ -50,9 +52,14 @@ def _dark(g, inv, x, y):
     y1 = min(y0 + 1, H - 1)
     fx = x - x0
     fy = y - y0
-    v = ((1 - fy) * ((1 - fx) * g[y0, x0] + fx * g[y0, x1])
-         + fy * ((1 - fx) * g[y1, x0] + fx * g[y1, x1]))
-    return 1.0 - v * inv
+    return ((1 - fy) * ((1 - fx) * a[y0, x0] + fx * a[y0, x1])
+            + fy * ((1 - fx) * a[y1, x0] + fx * a[y1, x1]))
+
+
+@njit(cache=True, inline="always")
+def _dark(g, inv, x, y):
+    """Relative darkening ``1 - g x inv`` (inv: 1 / skin) at (x, y), bilinear; NaN outside."""
+    return 1.0 - _bilinear(g, x, y) * inv
 
 
 @njit(cache=True, inline="always")
@@ -305,3 +312,74 @@ def ridge_runs(g, skin, xs, ys, frac, rise, reach):
             out[i, 1] = 0.5 * (runs[half - 1] + runs[half])
             out[i, 2] = two
     return out
+
+
+_CORRIDOR = 5  # samples across the twin profile's corridor
+
+
+@njit(cache=True, parallel=True)
+def twin_profile(g, cs, skin, xs, ys, ux, uy, h, level, width, reach):
+    """Along each elongated dot's major axis: how far it stays dark, and its middle's depth.
+
+    Two overlapping discs end a disc's radius past their centres; a dot with a
+    hair across it looks as elongated, but its darkening runs on along the
+    hair, and its middle (the dot) is darker than its would-be twin centres
+    (one of them on the hair). From (``xs``, ``ys``), the corridor of half-width
+    ``width`` px across the axis (``ux``, ``uy``) is sampled every 0.5 px
+    along it, both ways, 5 samples across, while its darkest sample's relative
+    darkening ``1 - g / skin`` (bilinear) stays at or above ``level``.
+
+    Parameters
+    ----------
+    g : (H, W) float32
+        Linear luminance.
+    cs : (H, W) float32
+        Smoothed relative darkening.
+    skin : (N,) float64
+        Each dot's skin luminance.
+    xs, ys : (N,) float64
+        Centres (px).
+    ux, uy : (N,) float64
+        Unit vectors along the major axes.
+    h : (N,) float64
+        Distance (px) from the centre to each would-be twin centre.
+    level : (N,) float64
+        Relative darkening the corridor must keep.
+    width : float
+        Half-width of the corridor, px.
+    reach : (N,) float64
+        Longest run looked for, px.
+
+    Returns
+    -------
+    run : (N,) float64
+        The longer of the two runs (px; up to ``reach``, the last sample that
+        kept the level; 0 when the first did not; a run stops at the image edge).
+    depth : (N,) float64
+        ``cs`` at the centre over its larger value at the two twin centres
+        (NaN outside the image or where neither is darkened).
+    """
+    n = xs.size
+    run = np.zeros(n)
+    depth = np.full(n, np.nan)
+    for i in prange(n):
+        inv = 1.0 / skin[i]
+        x, y, ax, ay = xs[i], ys[i], ux[i], uy[i]
+        for sign in (1.0, -1.0):
+            s = 0.5
+            while s <= reach[i]:
+                best = -np.inf
+                for k in range(_CORRIDOR):
+                    u = width * (2.0 * k / (_CORRIDOR - 1) - 1.0)
+                    v = _dark(g, inv, x + sign * s * ax - u * ay, y + sign * s * ay + u * ax)
+                    if v == v:
+                        best = max(best, v)
+                if not (best >= level[i]):
+                    break
+                s += 0.5
+            run[i] = max(run[i], s - 0.5)
+        ends = max(_bilinear(cs, x + h[i] * ax, y + h[i] * ay),
+                   _bilinear(cs, x - h[i] * ax, y - h[i] * ay))
+        if ends > 0:
+            depth[i] = _bilinear(cs, x, y) / ends
+    return run, depth

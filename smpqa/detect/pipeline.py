@@ -24,6 +24,15 @@ _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
 _RING_GAP = 2.0  # px past the half-peak radius where the skin ring for a dot's size begins
 _OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot is narrower
+# A would-be twin is one dot with a hair across it when the corridor (half-width px) along
+# its major axis stays half as dark as its peak this many px past the twin discs' ends, and
+# its middle is darker than the twin centres by more than this factor (_stretched_by_hair).
+_TWIN_CORRIDOR = 1.5
+_TWIN_RUN_ON = 3.0
+_TWIN_DEPTH = 1.06
+# A shape too elongated for a dot is a dot under a hair when its mass beyond the lines is at
+# least this many smallest-dot areas (lines and crossings keep under ~0.3, such dots 0.7-2.2).
+_UNDER_HAIR_MASS = 1.5
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
 
@@ -282,7 +291,9 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
     # 0.9-1; a dot with a hair across it, stretched by a thin line, fills 0.5-0.8.
     fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
-    merged = (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
+    merged = ok & (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
+    merged[merged] = ~_stretched_by_hair(maps, m[merged], skin_lum[merged], lam1[merged],
+                                         lam2[merged])
     rows, src = _rows(m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
     seen = frame_distance(rows["x"], rows["y"], cs.shape) >= meta[FRAME_MARGIN_KEY]
     rows, src = {k: v[seen] for k, v in rows.items()}, src[seen]
@@ -339,16 +350,47 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
 def _dot_under_hair(g, skin_lum, m, which, d_lo, d_hi):
     """Which of the ``which`` shapes (too thin or elongated for a dot) are dots under a hair.
 
-    Without the line opening (below 20 px/mm) a hair across a dot is measured with it and
-    stretches its shape. Such a shape keeps, beyond the lines crossing it, the darkening mass
-    of a dot: at least 3 x the area of the smallest expected dot (``_hair.line_excess`` from
+    A hair across a dot that the line opening leaves (all hairs below 20 px/mm, where there is
+    none; the wider ones above) is measured with the dot and stretches its shape. Such a shape
+    keeps, beyond the lines crossing it, the darkening mass of a dot: at least
+    ``_UNDER_HAIR_MASS`` x the area of the smallest expected dot (``_hair.line_excess`` from
     the measured centre), where a line, its end or a crossing of lines keeps about none.
     """
     i = np.flatnonzero(which)
     f = _hair.line_excess(g, skin_lum[i], m[i, 0], m[i, 1], float(d_hi / 2 + 3), np.inf)
     out = np.zeros(which.size, bool)
-    out[i] = f[:, 0] >= 3 * math.pi * d_lo**2 / 4
+    out[i] = f[:, 0] >= _UNDER_HAIR_MASS * math.pi * d_lo**2 / 4
     return out
+
+
+def _twin_axes(m, lam1, lam2):
+    """Would-be twins' major axes: unit vector (cos, sin), half-separation h, disc radius.
+
+    Two equal discs of radius r, 2h apart, give their half-peak mask the moments
+    lam1 - lam2 = h² and lam2 = r² / 4.
+    """
+    theta = 0.5 * np.arctan2(2 * m[:, 16], m[:, 14] - m[:, 15])
+    return (np.cos(theta), np.sin(theta), np.sqrt(np.maximum(lam1 - lam2, 0)),
+            2 * np.sqrt(lam2))
+
+
+def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
+    """Which would-be twins are one dot with a hair across it (``_hair.twin_profile``).
+
+    Along the major axis, the darkening of two overlapping discs ends a disc's
+    radius past the twin centres, and their middle is about as dark as those
+    centres. A hair across a dot keeps the corridor along it darkened to half
+    the peak ``_TWIN_RUN_ON`` px past where twin discs would end, and the middle
+    (the dot) is darker than the would-be centres (one on the hair) by a
+    factor of more than ``_TWIN_DEPTH``. Both must hold: twins touching a
+    third dot run on too, and blurred twins can be darker in the middle.
+    """
+    ux, uy, h, r_twin = _twin_axes(m, lam1, lam2)
+    end = h + r_twin + _TWIN_RUN_ON
+    run, depth = _hair.twin_profile(maps.g, maps.cs, skin_lum, m[:, 0], m[:, 1], ux, uy, h,
+                                    0.5 * m[:, 3] / np.maximum(skin_lum, 1e-12),
+                                    _TWIN_CORRIDOR, end + 0.5)
+    return (run > end) & (depth > _TWIN_DEPTH)
 
 
 def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
@@ -356,15 +398,10 @@ def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
     idx = np.flatnonzero(ok)
     single = idx[~merged[idx]]
     twin = idx[merged[idx]]
-    # Major-axis direction and half-separation of a twin: lam1 - lam2 = (s / 2)².
-    theta = 0.5 * np.arctan2(2 * m[twin, 16], m[twin, 14] - m[twin, 15])
-    h = np.sqrt(np.maximum(lam1[twin] - lam2[twin], 0))
-    r_twin = 2 * np.sqrt(lam2[twin])
+    c, s, h, r_twin = _twin_axes(m[twin], lam1[twin], lam2[twin])
     src = np.concatenate([single, twin, twin])
-    x = np.concatenate([m[single, 0], m[twin, 0] + h * np.cos(theta),
-                        m[twin, 0] - h * np.cos(theta)])
-    y = np.concatenate([m[single, 1], m[twin, 1] + h * np.sin(theta),
-                        m[twin, 1] - h * np.sin(theta)])
+    x = np.concatenate([m[single, 0], m[twin, 0] + h * c, m[twin, 0] - h * c])
+    y = np.concatenate([m[single, 1], m[twin, 1] + h * s, m[twin, 1] - h * s])
     rad = np.concatenate([r[single], r_twin, r_twin])
     skin_lab = linear_to_lab(skin[src])
     core_lab = linear_to_lab(core[src])
