@@ -357,12 +357,15 @@ def twin_profile(g, cs, skin, xs, ys, ux, uy, h, level, width, reach):
         kept the level; 0 when the first did not; a run stops at the image edge).
     depth : (N,) float64
         ``cs`` at the centre over its larger value at the two twin centres
-        (NaN outside the image or where neither is darkened).
+        (NaN outside the image or where neither is darkened). Where the skin
+        is unusable (not positive), run 0 and depth NaN.
     """
     n = xs.size
     run = np.zeros(n)
     depth = np.full(n, np.nan)
     for i in prange(n):
+        if not (skin[i] > 0):
+            continue
         inv = 1.0 / skin[i]
         x, y, ax, ay = xs[i], ys[i], ux[i], uy[i]
         for sign in (1.0, -1.0):
