@@ -280,3 +280,12 @@ def test_a_hair_through_a_dot_does_not_split_it_into_twins(width):
     d = detect_dots(_photo(twin + noise), px_per_mm=20.0)
     assert len(d) == 2 and d["merged"].all()
     assert np.sort(d["x"]) == pytest.approx([27.6, 32.4], abs=0.5)
+
+
+@pytest.mark.parametrize("dist", [4.5, 5.0])
+def test_a_hair_passing_beside_a_dot_leaves_it_its_mass(dist):
+    # A 2.5-px hair 4.5-5 px from a 2.5-px disc's centre runs along the b + 2 px rim: read on
+    # that rim alone the excess was -0.8 and 3.5 px² (under 0.8 x a 3-px dot: hair).
+    g = _draw((40, 40), discs=[(20, 20, 2.5)], lines=[(2, 20 + dist, 38, 20 + dist, 2.5)], ss=4)
+    area, _ = _excess(g, 20, 20)
+    assert area >= 0.4 * np.pi * 2.5**2

@@ -29,7 +29,7 @@ __all__ = ["line_excess", "ridge_runs", "twin_profile"]
 _N_DIR = 16  # rays around each seed
 _RAY_STEP = 1.0  # px between samples along a ray
 _RIM_STEP = 0.5  # px between samples along the rim
-_RIM = 2.0  # px between the body's half-darkening edge and the rim
+_RIMS = (2.0, 1.0)  # px past the body's edge: the rims weighed, the first the largest
 _BASE_Q = 0.3  # quantile of the rim's samples taken as its bare level
 _CHUNK = 256  # seeds per parallel task (they share buffers)
 _N_RIDGE = 32  # rays of the ridge test: 16 (22.5 deg apart) slip off a 1-px hair in 3-5 px
@@ -106,6 +106,66 @@ def _seed_peak(g, skin, fx, fy):
     return peak
 
 
+@njit(cache=True, inline="always")
+def _excess(g, inv, fx, fy, bx, by, body, peak, rim):
+    """Darkening mass beyond the lines crossing the rim, on rims ``body + _RIMS``: the largest.
+
+    For each rim radius rho, the darkening above the rim's bare level summed
+    over the disc, less rho times its integral along the rim, over the peak
+    above the bare level (px²). A line along the rim rather than across it
+    carries in less than that; a rim nearer the body can miss it. NaN when
+    under half the first rim lies in the image.
+    """
+    H, W = g.shape
+    nr = len(_RIMS)
+    base = np.empty(nr)
+    lines = np.empty(nr)
+    r2 = np.empty(nr)
+    for k in range(nr):
+        rho = body + _RIMS[k]
+        r2[k] = rho * rho
+        n_c = max(16, int(2 * math.pi * rho / _RIM_STEP))
+        n_v = 0
+        cd, sd = math.cos(2 * math.pi / n_c), math.sin(2 * math.pi / n_c)
+        ct, st = 1.0, 0.0
+        for _ in range(n_c):
+            v = _dark(g, inv, fx + rho * ct, fy + rho * st)
+            ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
+            if v == v:
+                rim[n_v] = v
+                n_v += 1
+        if n_v < n_c // 2:
+            if k == 0:
+                return np.nan
+            r2[k] = -1.0  # this rim is left out
+            continue
+        ring = rim[:n_v]
+        ring.sort()
+        base[k] = ring[int(_BASE_Q * n_v)]
+        tot = 0.0
+        for j in range(n_v):
+            tot += max(ring[j] - base[k], 0.0)
+        lines[k] = tot * 2 * math.pi * rho / n_c
+    # One pass over the largest disc: the darkening's sum and pixel count within each rim.
+    total = np.zeros(nr)
+    count = np.zeros(nr)
+    e = int(body + _RIMS[0]) + 1
+    for y in range(max(by - e, 0), min(by + e + 1, H)):
+        for x in range(max(bx - e, 0), min(bx + e + 1, W)):
+            d2 = (x - fx) ** 2 + (y - fy) ** 2
+            v = 1.0 - g[y, x] * inv
+            for k in range(nr):
+                if d2 <= r2[k]:
+                    total[k] += v
+                    count[k] += 1
+    best = -np.inf
+    for k in range(nr):
+        if r2[k] >= 0:
+            rho = body + _RIMS[k]
+            ex = (total[k] - count[k] * base[k] - lines[k] * rho) / max(peak - base[k], 1e-6)
+            best = max(best, ex)
+    return best
+
 @njit(cache=True, parallel=True)
 def line_excess(g, skin, xs, ys, reach, wide):
     """Each seed's darkening mass beyond the lines through it, and its inscribed radius.
@@ -127,7 +187,11 @@ def line_excess(g, skin, xs, ys, reach, wide):
     their crossings, ends and bundles the excess is about zero or negative,
     and for a dot it is the dot's own mass (its own blur tail lies inside
     the rim). The excess is divided by the peak above the bare level, giving
-    an area in px² comparable to a dot's.
+    an area in px² comparable to a dot's. A line running along the rim
+    rather than across it (a hair passing a dot) is over-weighed by
+    rho² / (rho² - p²) at distance p from the centre; so the excess is also
+    read on a rim at b + 1 px, which such a hair may not touch, and the
+    larger is kept (a line across the seed carries none at either).
 
     Parameters
     ----------
@@ -156,7 +220,7 @@ def line_excess(g, skin, xs, ys, reach, wide):
     out = np.full((n, 2), np.nan)
     cos = np.cos(2 * np.pi * np.arange(_N_DIR) / _N_DIR)
     sin = np.sin(2 * np.pi * np.arange(_N_DIR) / _N_DIR)
-    n_rim = max(16, int(2 * math.pi * (reach + _RIM) / _RIM_STEP)) + 1
+    n_rim = max(16, int(2 * math.pi * (reach + _RIMS[0]) / _RIM_STEP)) + 1
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         runs = np.empty(_N_DIR)  # buffers shared by a chunk of seeds
         rim = np.empty(n_rim)
@@ -182,33 +246,7 @@ def line_excess(g, skin, xs, ys, reach, wide):
             if srt[1] > wide:
                 continue  # as wide as a dot: no need to weigh it
             body = srt[(n_in * 5) // 16]
-            rho = body + _RIM
-            n_c = max(16, int(2 * math.pi * rho / _RIM_STEP))
-            n_v = 0
-            cd, sd = math.cos(2 * math.pi / n_c), math.sin(2 * math.pi / n_c)
-            ct, st = 1.0, 0.0
-            for _ in range(n_c):
-                v = _dark(g, inv, fx + rho * ct, fy + rho * st)
-                ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
-                if v == v:
-                    rim[n_v] = v
-                    n_v += 1
-            if n_v < n_c // 2:
-                continue
-            ring = rim[:n_v]
-            ring.sort()
-            base = ring[int(_BASE_Q * n_v)]
-            lines = 0.0
-            for j in range(n_v):
-                lines += max(ring[j] - base, 0.0)
-            lines *= 2 * math.pi * rho / n_c
-            mass = 0.0
-            e = int(rho) + 1
-            for y in range(max(by - e, 0), min(by + e + 1, H)):
-                for x in range(max(bx - e, 0), min(bx + e + 1, W)):
-                    if (x - fx) ** 2 + (y - fy) ** 2 <= rho * rho:
-                        mass += 1.0 - g[y, x] * inv - base
-            out[i, 0] = (mass - lines * rho) / max(peak - base, 1e-6)
+            out[i, 0] = _excess(g, inv, fx, fy, bx, by, body, peak, rim)
     return out
 
 
