@@ -584,6 +584,34 @@ def _observed(rgb, lut, line, S, y, x):
     return lut[rgb[y, x, 0]], lut[rgb[y, x, 1]], lut[rgb[y, x, 2]]
 
 
+_CORE_ITER = 1  # further re-centrings of the core's centroid
+
+
+@njit(cache=True)
+def _recentre(bd, bx, by, n, fx, fy, r2, iters):
+    """The darkening's centroid within ``r2`` (radius²) of (fx, fy), re-found ``iters`` times.
+
+    Each round moves the disc onto the last centroid, as a mass-centre
+    refinement does: a hair through the first disc pulls the centroid off
+    the dot by its mass there, and the next disc holds less of it.
+    """
+    for _ in range(iters):
+        t = 0.0
+        sx = 0.0
+        sy = 0.0
+        for k in range(n):
+            dx = bx[k] - fx
+            dy = by[k] - fy
+            if dx * dx + dy * dy <= r2:
+                t += bd[k]
+                sx += bd[k] * bx[k]
+                sy += bd[k] * by[k]
+        if not (t > 0):
+            break
+        fx, fy = sx / t, sy / t
+    return fx, fy
+
+
 @njit(cache=True)
 def _mask_moments(bd, bx, by, n, level):
     """Central second moments (+1/12: unit squares) and count of the pixels darkened >= level."""
@@ -785,6 +813,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             ux = mx / tot
             uy = my / tot
             fx, fy = (mcx / tc, mcy / tc) if tc > 0 else (ux, uy)
+            if tc > 0:
+                fx, fy = _recentre(bd, bx, by, cnt, fx, fy, Rc2, _CORE_ITER)
             out[i, 0] = cx + fx
             out[i, 1] = cy + fy
             # The smoothed peaks about the final centre: skin texture across the wide disc can
