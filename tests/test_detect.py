@@ -351,6 +351,53 @@ def test_neighbour_lists_are_exact_and_nearest_first():
     assert all(set(i3[ptr[i]:ptr[i + 1]]) == set(idx[ptr[i]:ptr[i + 1]]) for i in range(xs.size))
 
 
+def test_neighbour_lists_on_integer_seeds_at_exactly_the_reach():
+    """Seeds on pixels lie at exactly the reach (3-4-5 triangles): grids of any cell agree."""
+    rng = np.random.default_rng(6)
+    xs, ys = rng.integers(0, 50, 400).astype(float), rng.integers(0, 30, 400).astype(float)
+    d2 = (xs[:, None] - xs) ** 2 + (ys[:, None] - ys) ** 2
+    for r in (5.0, 10.0, 13.0):
+        reach = np.full(xs.size, r)
+        assert (d2 == r * r).sum() > 0
+        for cell in (2.0, 5.0, 8.0, 13.0, 40.0):
+            for f in (K.neighbours, K.neighbours.py_func):
+                ptr, idx = f(xs, ys, reach, cell)
+                for i in range(xs.size):
+                    mine = idx[ptr[i]:ptr[i + 1]]
+                    assert set(mine) == set(np.flatnonzero(d2[i] <= r * r)) - {i}
+                    assert np.all(np.diff(d2[i, mine]) >= 0)
+
+
+def _kept_seeds_by_pairs(cs, xs, ys, reach, frac):
+    """Seed suppression from the explicit list of pairs (each once, lower index first)."""
+    ptr, pj = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, reach), 8.0,
+                           False)
+    pi = np.repeat(np.arange(xs.size), np.diff(ptr))
+    once = pi < pj
+    pi, pj = pi[once], pj[once]
+    same = K.saddle_same(cs, xs, ys, pi, pj, frac)
+    return K.suppress_weaker(xs.size, pi, pj, same, cs[ys, xs])
+
+
+@pytest.mark.parametrize("levels", [0, 4])
+def test_kept_seeds_is_saddle_same_then_suppress_weaker(small, levels):
+    """The pair-free suppression keeps exactly the seeds that the pairwise steps keep."""
+    lut = SRGB8_TO_LINEAR
+    _, cs, _ = _darkening(small, K.block_percentile(small, lut, 16, 0.75), 16, False, 0.1)
+    rng = np.random.default_rng(7)
+    cs = (cs + 0.01 * rng.random(cs.shape)).astype(np.float32)
+    if levels:  # plateaus: equal peaks, where ties go to the lower index
+        cs = (np.round(cs * levels * 10) / (levels * 10)).astype(np.float32)
+    xs, ys = K.peaks(cs, 1, np.float32(0.03))
+    assert xs.size > 20
+    for reach, frac in ((6.0, 0.8), (12.0, 0.5), (30.0, 0.9)):
+        want = _kept_seeds_by_pairs(cs, xs, ys, reach, frac)
+        assert 0 < want.sum() < xs.size
+        for cell in (3.0, reach, 2 * reach):
+            assert np.array_equal(K.kept_seeds(cs, xs, ys, reach, frac, cell), want)
+        assert np.array_equal(K.kept_seeds.py_func(cs, xs, ys, reach, frac, 8.0), want)
+
+
 def test_measure_and_halo_parity_with_crowded_neighbours(small):
     """Ownership (nearest seed) decides pixels between close dots: compiled == Python."""
     lut = SRGB8_TO_LINEAR

@@ -12,9 +12,8 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
-    "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker",
-    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median",
-    "blur_costs",
+    "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker", "kept_seeds",
+    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median", "blur_costs",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -393,24 +392,31 @@ def _row_peaks(cs, y, k, thresh, flag, xs_out):
     return n
 
 
+@njit(cache=True, inline="always")
+def _stays_above(cs, xa, ya, xb, yb, lim, from_b):
+    """Does ``cs`` stay >= lim on the segment from seed a to seed b (ends excluded)?
+
+    ``from_b`` reads the same points in the opposite order.
+    """
+    n = int(max(abs(xb - xa), abs(yb - ya))) + 1
+    for u in range(1, n):
+        s = n - u if from_b else u
+        t = s / n
+        x = int(round(xa + t * (xb - xa)))
+        y = int(round(ya + t * (yb - ya)))
+        if cs[y, x] < lim:
+            return False
+    return True
+
+
 @njit(cache=True, parallel=True)
 def saddle_same(cs, xs, ys, pi, pj, frac):
     """For each seed pair, True when ``cs`` stays >= frac x the weaker peak along the segment."""
     out = np.zeros(pi.size, np.bool_)
     for k in prange(pi.size):
         i, j = pi[k], pj[k]
-        xa, ya, xb, yb = xs[i], ys[i], xs[j], ys[j]
-        lim = frac * min(cs[ya, xa], cs[yb, xb])
-        n = int(max(abs(xb - xa), abs(yb - ya))) + 1
-        ok = True
-        for s in range(1, n):
-            t = s / n
-            x = int(round(xa + t * (xb - xa)))
-            y = int(round(ya + t * (yb - ya)))
-            if cs[y, x] < lim:
-                ok = False
-                break
-        out[k] = ok
+        lim = frac * min(cs[ys[i], xs[i]], cs[ys[j], xs[j]])
+        out[k] = _stays_above(cs, xs[i], ys[i], xs[j], ys[j], lim, False)
     return out
 
 
@@ -430,6 +436,48 @@ def suppress_weaker(n, pi, pj, same, strength):
             keep[b] = False
         else:
             keep[a] = False
+    return keep
+
+
+@njit(cache=True, parallel=True)
+def kept_seeds(cs, xs, ys, reach, frac, cell):
+    """Which seeds share their dot with no stronger seed: ``suppress_weaker`` over all pairs.
+
+    The same as ``saddle_same`` over every pair of seeds within ``reach`` px
+    (lower index first) and ``suppress_weaker`` with ``cs`` at the seeds as
+    strength, without the list of pairs: seed i looks (by a grid of ``cell``
+    px) only at the seeds that would win against it, and stops at the first
+    that shares its dot.
+    """
+    n = xs.size
+    nx, ny, start, order, sx, sy = _grid(xs.astype(np.float64), ys.astype(np.float64), cell)
+    strength = np.empty(n, cs.dtype)  # in the grid's order, as sx and sy
+    for q in range(n):
+        strength[q] = cs[ys[order[q]], xs[order[q]]]
+    keep = np.ones(n, np.bool_)
+    r2 = reach * reach
+    for i in prange(n):
+        x0, y0 = float(xs[i]), float(ys[i])
+        si = cs[ys[i], xs[i]]
+        cx0, cx1 = _cells(x0, reach, cell, nx)
+        cy0, cy1 = _cells(y0, reach, cell, ny)
+        for cy in range(cy0, cy1 + 1):
+            for q in range(start[cy * nx + cx0], start[cy * nx + cx1 + 1]):
+                if (sx[q] - x0) ** 2 + (sy[q] - y0) ** 2 > r2:
+                    continue
+                j = order[q]
+                if not (strength[q] > si or (strength[q] == si and j < i)):
+                    continue  # i would win (or j is i)
+                # saddle_same's test: the points of the segment from the lower index to the
+                # higher, here read from seed i's end (in cache, and where the weaker peak's
+                # limit is passed soonest).
+                lim = frac * min(si, strength[q])
+                if (_stays_above(cs, xs[j], ys[j], xs[i], ys[i], lim, True) if j < i
+                        else _stays_above(cs, xs[i], ys[i], xs[j], ys[j], lim, False)):
+                    keep[i] = False
+                    break
+            if not keep[i]:
+                break
     return keep
 
 
@@ -464,17 +512,68 @@ def ray_radius(cs, xs, ys, rmax):
     return out
 
 
+@njit(cache=True)
+def _grid(xs, ys, cell):
+    """Bucket the points by square cells of ``cell`` px (counting sort, cells in raster order).
+
+    Returns (nx, ny, start, order, sx, sy): the points of cell c = cy * nx + cx are
+    ``order[start[c]:start[c + 1]]``, and ``sx``/``sy`` hold their coordinates in that
+    order, so that a row of cells is one contiguous run of the sorted arrays.
+    """
+    n = xs.size
+    gx = np.empty(n, np.int64)
+    gy = np.empty(n, np.int64)
+    nx = 1
+    ny = 1
+    for i in range(n):
+        gx[i] = xs[i] // cell
+        gy[i] = ys[i] // cell
+        nx = max(nx, gx[i] + 1)
+        ny = max(ny, gy[i] + 1)
+    start = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        start[gy[i] * nx + gx[i] + 1] += 1
+    for c in range(nx * ny):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    sx = np.empty(n)
+    sy = np.empty(n)
+    for i in range(n):
+        c = gy[i] * nx + gx[i]
+        order[fill[c]] = i
+        sx[fill[c]] = xs[i]
+        sy[fill[c]] = ys[i]
+        fill[c] += 1
+    return nx, ny, start, order, sx, sy
+
+
 @njit(cache=True, inline="always")
-def _near(i, xs, ys, r, cell, gx, gy, nx, ny, start, order, out):
-    """How many seeds lie within r of seed i (grid buckets); written to ``out`` unless empty."""
+def _cells(v, r, cell, n):
+    """The first and last cell (of n along an axis) that can hold a point within r of v."""
+    # A millionth of a cell of slack: no rounding of v - r can leave a point at exactly r out.
+    lo = int(math.floor((v - r) / cell - 1e-6))
+    hi = int(math.floor((v + r) / cell + 1e-6))
+    return max(lo, 0), min(hi, n - 1)
+
+
+@njit(cache=True, inline="always")
+def _near(i, xs, ys, r, cell, nx, ny, start, order, sx, sy, out):
+    """How many seeds lie within r of seed i (grid buckets); written to ``out`` unless empty.
+
+    Only the cells the disc of radius r reaches are read; each row of them is one run of
+    the sorted coordinates.
+    """
     k = 0
-    span = int(r // cell) + 1
-    for cy in range(max(gy[i] - span, 0), min(gy[i] + span, ny - 1) + 1):
-        for cx in range(max(gx[i] - span, 0), min(gx[i] + span, nx - 1) + 1):
-            c = cy * nx + cx
-            for q in range(start[c], start[c + 1]):
+    x0, y0 = xs[i], ys[i]
+    r2 = r * r
+    cx0, cx1 = _cells(x0, r, cell, nx)
+    cy0, cy1 = _cells(y0, r, cell, ny)
+    for cy in range(cy0, cy1 + 1):
+        for q in range(start[cy * nx + cx0], start[cy * nx + cx1 + 1]):
+            if (sx[q] - x0) ** 2 + (sy[q] - y0) ** 2 <= r2:
                 j = order[q]
-                if j != i and (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 <= r * r:
+                if j != i:
                     if out.size:
                         out[k] = j
                     k += 1
@@ -490,36 +589,16 @@ def neighbours(xs, ys, reach, cell, nearest_first=True):
     they come in grid order (for callers that only need the pairs).
     """
     n = xs.size
-    gx = np.empty(n, np.int64)
-    gy = np.empty(n, np.int64)
-    nx = 1
-    ny = 1
-    for i in range(n):
-        gx[i] = xs[i] // cell
-        gy[i] = ys[i] // cell
-        nx = max(nx, gx[i] + 1)
-        ny = max(ny, gy[i] + 1)
-    # Bucket the seeds by cell (counting sort).
-    start = np.zeros(nx * ny + 1, np.int64)
-    for i in range(n):
-        start[gy[i] * nx + gx[i] + 1] += 1
-    for c in range(nx * ny):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
-        c = gy[i] * nx + gx[i]
-        order[fill[c]] = i
-        fill[c] += 1
+    nx, ny, start, order, sx, sy = _grid(xs, ys, cell)
     count = np.zeros(n + 1, np.int64)
     none = np.empty(0, np.int64)
     for i in prange(n):  # first count, then fill
-        count[i + 1] = _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, none)
+        count[i + 1] = _near(i, xs, ys, reach[i], cell, nx, ny, start, order, sx, sy, none)
     ptr = np.cumsum(count)
     idx = np.empty(ptr[n], np.int64)
     for i in prange(n):
         seg = idx[ptr[i]:ptr[i + 1]]
-        _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, seg)
+        _near(i, xs, ys, reach[i], cell, nx, ny, start, order, sx, sy, seg)
         if nearest_first:  # see _owned
             _sort_by_distance(seg, xs[i], ys[i], xs, ys)
     return ptr, idx
