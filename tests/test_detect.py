@@ -368,6 +368,25 @@ def test_neighbour_lists_on_integer_seeds_at_exactly_the_reach():
                     assert np.all(np.diff(d2[i, mine]) >= 0)
 
 
+def test_owned_runs_are_the_pixels_owned_one_by_one():
+    """Each row's run of a seed's pixels (measure's discs) == the per-pixel nearest-seed test,
+    ties (pixels as near a neighbour as the seed, on integer positions) included."""
+    rng = np.random.default_rng(9)
+    for n, size in ((60, 30), (300, 40), (2, 5)):
+        xs, ys = rng.integers(0, size, (2, n)).astype(np.int32)
+        reach = rng.uniform(3, 25, n)
+        ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), reach, 8.0)
+        for i in range(n):
+            safe2 = K._safe2(i, xs, ys, ptr, idx)
+            for y in range(-3, size + 3):
+                for xa, xb in ((-3, size + 3), (xs[i] - 2, xs[i] + 5), (5, 4)):
+                    for f in (K._owned_run, K._owned_run.py_func):
+                        lo, hi = f(y, i, xs, ys, ptr, idx, xa, xb)
+                        want = [K._owned(x, y, i, xs, ys, ptr, idx, safe2)
+                                for x in range(xa, xb + 1)]
+                        assert [lo <= x <= hi for x in range(xa, xb + 1)] == want
+
+
 def _kept_seeds_by_pairs(cs, xs, ys, reach, frac):
     """Seed suppression from the explicit list of pairs (each once, lower index first)."""
     ptr, pj = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, reach), 8.0,

@@ -649,6 +649,40 @@ def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
     return True
 
 
+@njit(cache=True, inline="always")
+def _owned_run(y, i, xs, ys, nb_ptr, nb_idx, xa, xb):
+    """The pixels x of row y, among xa..xb, that ``_owned`` gives to seed i: a run lo..hi.
+
+    A pixel is nearer neighbour j than seed i on one side of their bisector;
+    along a row that is a half-line, so seed i's pixels are one run (empty
+    when lo > hi). Pixel d = p - i is nearer j (v = j - i) when 2 d.v > |v|²;
+    on integer positions (seeds are pixels) both sides are exact integers and
+    the bounds are exact: the same pixels as ``_owned``, ties included.
+    Neighbours come nearest first: one at |v|² >= 4 x the row's farthest d²
+    owns none of its pixels, nor does any after it.
+    """
+    xi, yi = xs[i], ys[i]
+    dy = y - yi
+    far = max((xa - xi) ** 2, (xb - xi) ** 2) + dy * dy
+    lo, hi = xa, xb
+    for k in range(nb_ptr[i], nb_ptr[i + 1]):
+        j = nb_idx[k]
+        vx, vy = xs[j] - xi, ys[j] - yi
+        D = vx * vx + vy * vy
+        if D >= 4 * far:
+            break
+        c = D - 2 * dy * vy  # seed i keeps the pixels with 2 dx vx <= c
+        if vx > 0:
+            hi = min(hi, xi + int(math.floor(c / (2 * vx))))
+        elif vx < 0:
+            lo = max(lo, xi + int(math.ceil(c / (2 * vx))))
+        elif c < 0:
+            return xa, xa - 1
+        if lo > hi:
+            break
+    return lo, hi
+
+
 @njit(cache=True, inline="always")  # a call per pixel costs more than its body
 def _observed(rgb, lut, line, S, y, x):
     """Linear RGB at (y, x); on a line pixel (a hair), the skin dimmed by the dot-scale darkening.
@@ -800,10 +834,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
             dy = y - cy
             half = math.sqrt(max(R * R - dy * dy, 0.0))
-            for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
+            xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
+                                min(int(cx + half), W - 1))
+            for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
-                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-                    continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D
@@ -836,11 +870,11 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
             dy = y - cy
             half = math.sqrt(max(R * R - dy * dy, 0.0))
-            for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
+            xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
+                                min(int(cx + half), W - 1))
+            for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
                 d2 = dx * dx + dy * dy
-                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-                    continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D
