@@ -320,7 +320,8 @@ def _peaks_by_brute_force(cs, k, thresh):
                                                      max(x - k, 0):x + k + 1].max()]
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 5), (3, 2), (30, 40)])
+# (6, 200): rows with more peaks than the first pass keeps (K._ROW_PEAKS) are searched again.
+@pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 5), (3, 2), (30, 40), (6, 200)])
 def test_peaks_on_small_and_plateau_images(shape):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     for cs in (rng.random(shape).astype(np.float32),

@@ -351,22 +351,30 @@ def peaks(cs, k, thresh):
     """
     H, W = cs.shape
     count = np.zeros(H + 1, np.int64)
+    # The first pass keeps each row's first _ROW_PEAKS columns; only a row with more (dense
+    # stubble can have) is searched again once its place in the output is known.
+    kept = np.empty((H, _ROW_PEAKS), np.int32)
     for y in prange(H):
-        count[y + 1] = _row_peaks(cs, y, k, thresh, np.empty(W, np.uint8), xs_out=None)
+        count[y + 1] = _row_peaks(cs, y, k, thresh, np.empty(W, np.uint8), kept[y])
     start = np.cumsum(count)
     xs = np.empty(start[H], np.int32)
     ys = np.empty(start[H], np.int32)
     for y in prange(H):
         a, b = start[y], start[y + 1]
-        if b > a:
+        if b - a > _ROW_PEAKS:
             _row_peaks(cs, y, k, thresh, np.empty(W, np.uint8), xs[a:b])
-            ys[a:b] = y
+        else:
+            xs[a:b] = kept[y, :b - a]
+        ys[a:b] = y
     return xs, ys
+
+
+_ROW_PEAKS = 64  # peaks per row that the first pass of ``peaks`` keeps
 
 
 @njit(cache=True, inline="always")
 def _row_peaks(cs, y, k, thresh, flag, xs_out):
-    """Count the peaks of row y (and store their columns in ``xs_out`` unless None).
+    """Count the peaks of row y and store the columns of the first ``xs_out.size`` in it.
 
     A branch-free pass first flags the pixels above the threshold and not
     below their left and right neighbours (a few in a hundred); only those
@@ -386,7 +394,7 @@ def _row_peaks(cs, y, k, thresh, flag, xs_out):
     n = 0
     for x in range(W):
         if flag[x] and _is_peak(cs, y, x, k, thresh):
-            if xs_out is not None:
+            if n < xs_out.size:
                 xs_out[n] = x
             n += 1
     return n
@@ -656,10 +664,9 @@ def _owned_run(y, i, xs, ys, nb_ptr, nb_idx, xa, xb):
     A pixel is nearer neighbour j than seed i on one side of their bisector;
     along a row that is a half-line, so seed i's pixels are one run (empty
     when lo > hi). Pixel d = p - i is nearer j (v = j - i) when 2 d.v > |v|²;
-    on integer positions (seeds are pixels) both sides are exact integers and
-    the bounds are exact: the same pixels as ``_owned``, ties included.
-    Neighbours come nearest first: one at |v|² >= 4 x the row's farthest d²
-    owns none of its pixels, nor does any after it.
+    on integer positions every quantity here is an exact integer. Neighbours
+    come nearest first: one at |v|² >= 4 x the row's farthest d² owns none of
+    its pixels, nor does any after it.
     """
     xi, yi = xs[i], ys[i]
     dy = y - yi
