@@ -323,7 +323,8 @@ def _peaks_by_brute_force(cs, k, thresh):
                                                      max(x - k, 0):x + k + 1].max()]
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 5), (3, 2), (30, 40)])
+# (6, 200): rows with more peaks than the first pass keeps (K._ROW_PEAKS) are searched again.
+@pytest.mark.parametrize("shape", [(1, 1), (4, 1), (1, 5), (3, 2), (30, 40), (6, 200)])
 def test_peaks_on_small_and_plateau_images(shape):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     for cs in (rng.random(shape).astype(np.float32),
@@ -352,6 +353,72 @@ def test_neighbour_lists_are_exact_and_nearest_first():
     p3, i3 = K.neighbours(xs, ys, reach, 8.0, False)
     assert np.array_equal(p3, ptr)
     assert all(set(i3[ptr[i]:ptr[i + 1]]) == set(idx[ptr[i]:ptr[i + 1]]) for i in range(xs.size))
+
+
+def test_neighbour_lists_on_integer_seeds_at_exactly_the_reach():
+    """Seeds on pixels lie at exactly the reach (3-4-5 triangles): grids of any cell agree."""
+    rng = np.random.default_rng(6)
+    xs, ys = rng.integers(0, 50, 400).astype(float), rng.integers(0, 30, 400).astype(float)
+    d2 = (xs[:, None] - xs) ** 2 + (ys[:, None] - ys) ** 2
+    for r in (5.0, 10.0, 13.0):
+        reach = np.full(xs.size, r)
+        assert (d2 == r * r).sum() > 0
+        for cell in (2.0, 5.0, 8.0, 13.0, 40.0):
+            for f in (K.neighbours, K.neighbours.py_func):
+                ptr, idx = f(xs, ys, reach, cell)
+                for i in range(xs.size):
+                    mine = idx[ptr[i]:ptr[i + 1]]
+                    assert set(mine) == set(np.flatnonzero(d2[i] <= r * r)) - {i}
+                    assert np.all(np.diff(d2[i, mine]) >= 0)
+
+
+def test_owned_runs_are_the_pixels_owned_one_by_one():
+    """Each row's run of a seed's pixels (measure's discs) == the per-pixel nearest-seed test,
+    ties (pixels as near a neighbour as the seed, on integer positions) included."""
+    rng = np.random.default_rng(9)
+    for n, size in ((60, 30), (300, 40), (2, 5)):
+        xs, ys = rng.integers(0, size, (2, n)).astype(np.int32)
+        reach = rng.uniform(3, 25, n)
+        ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), reach, 8.0)
+        for i in range(n):
+            safe2 = K._safe2(i, xs, ys, ptr, idx)
+            for y in range(-3, size + 3):
+                for xa, xb in ((-3, size + 3), (xs[i] - 2, xs[i] + 5), (5, 4)):
+                    for f in (K._owned_run, K._owned_run.py_func):
+                        lo, hi = f(y, i, xs, ys, ptr, idx, xa, xb)
+                        want = [K._owned(x, y, i, xs, ys, ptr, idx, safe2)
+                                for x in range(xa, xb + 1)]
+                        assert [lo <= x <= hi for x in range(xa, xb + 1)] == want
+
+
+def _kept_seeds_by_pairs(cs, xs, ys, reach, frac):
+    """Seed suppression from the explicit list of pairs (each once, lower index first)."""
+    ptr, pj = K.neighbours(xs.astype(float), ys.astype(float), np.full(xs.size, reach), 8.0,
+                           False)
+    pi = np.repeat(np.arange(xs.size), np.diff(ptr))
+    once = pi < pj
+    pi, pj = pi[once], pj[once]
+    same = K.saddle_same(cs, xs, ys, pi, pj, frac)
+    return K.suppress_weaker(xs.size, pi, pj, same, cs[ys, xs])
+
+
+@pytest.mark.parametrize("levels", [0, 4])
+def test_kept_seeds_is_saddle_same_then_suppress_weaker(small, levels):
+    """The pair-free suppression keeps exactly the seeds that the pairwise steps keep."""
+    lut = SRGB8_TO_LINEAR
+    _, cs, _ = _darkening(small, K.block_percentile(small, lut, 16, 0.75), 16, False, 0.1)
+    rng = np.random.default_rng(7)
+    cs = (cs + 0.01 * rng.random(cs.shape)).astype(np.float32)
+    if levels:  # plateaus: equal peaks, where ties go to the lower index
+        cs = (np.round(cs * levels * 10) / (levels * 10)).astype(np.float32)
+    xs, ys = K.peaks(cs, 1, np.float32(0.03))
+    assert xs.size > 20
+    for reach, frac in ((6.0, 0.8), (12.0, 0.5), (30.0, 0.9)):
+        want = _kept_seeds_by_pairs(cs, xs, ys, reach, frac)
+        assert 0 < want.sum() < xs.size
+        for cell in (3.0, reach, 2 * reach):
+            assert np.array_equal(K.kept_seeds(cs, xs, ys, reach, frac, cell), want)
+        assert np.array_equal(K.kept_seeds.py_func(cs, xs, ys, reach, frac, 8.0), want)
 
 
 def test_measure_and_halo_parity_with_crowded_neighbours(small):

@@ -12,9 +12,8 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
-    "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker",
-    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median",
-    "blur_costs",
+    "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker", "kept_seeds",
+    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median", "blur_costs",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -352,22 +351,30 @@ def peaks(cs, k, thresh):
     """
     H, W = cs.shape
     count = np.zeros(H + 1, np.int64)
+    # The first pass keeps each row's first _ROW_PEAKS columns; only a row with more (dense
+    # stubble can have) is searched again once its place in the output is known.
+    kept = np.empty((H, _ROW_PEAKS), np.int32)
     for y in prange(H):
-        count[y + 1] = _row_peaks(cs, y, k, thresh, np.empty(W, np.uint8), xs_out=None)
+        count[y + 1] = _row_peaks(cs, y, k, thresh, np.empty(W, np.uint8), kept[y])
     start = np.cumsum(count)
     xs = np.empty(start[H], np.int32)
     ys = np.empty(start[H], np.int32)
     for y in prange(H):
         a, b = start[y], start[y + 1]
-        if b > a:
+        if b - a > _ROW_PEAKS:
             _row_peaks(cs, y, k, thresh, np.empty(W, np.uint8), xs[a:b])
-            ys[a:b] = y
+        else:
+            xs[a:b] = kept[y, :b - a]
+        ys[a:b] = y
     return xs, ys
+
+
+_ROW_PEAKS = 64  # peaks per row that the first pass of ``peaks`` keeps
 
 
 @njit(cache=True, inline="always")
 def _row_peaks(cs, y, k, thresh, flag, xs_out):
-    """Count the peaks of row y (and store their columns in ``xs_out`` unless None).
+    """Count the peaks of row y and store the columns of the first ``xs_out.size`` in it.
 
     A branch-free pass first flags the pixels above the threshold and not
     below their left and right neighbours (a few in a hundred); only those
@@ -387,10 +394,27 @@ def _row_peaks(cs, y, k, thresh, flag, xs_out):
     n = 0
     for x in range(W):
         if flag[x] and _is_peak(cs, y, x, k, thresh):
-            if xs_out is not None:
+            if n < xs_out.size:
                 xs_out[n] = x
             n += 1
     return n
+
+
+@njit(cache=True, inline="always")
+def _stays_above(cs, xa, ya, xb, yb, lim, from_b):
+    """Does ``cs`` stay >= lim on the segment from seed a to seed b (ends excluded)?
+
+    ``from_b`` reads the same points in the opposite order.
+    """
+    n = int(max(abs(xb - xa), abs(yb - ya))) + 1
+    for u in range(1, n):
+        s = n - u if from_b else u
+        t = s / n
+        x = int(round(xa + t * (xb - xa)))
+        y = int(round(ya + t * (yb - ya)))
+        if cs[y, x] < lim:
+            return False
+    return True
 
 
 @njit(cache=True, parallel=True)
@@ -399,18 +423,8 @@ def saddle_same(cs, xs, ys, pi, pj, frac):
     out = np.zeros(pi.size, np.bool_)
     for k in prange(pi.size):
         i, j = pi[k], pj[k]
-        xa, ya, xb, yb = xs[i], ys[i], xs[j], ys[j]
-        lim = frac * min(cs[ya, xa], cs[yb, xb])
-        n = int(max(abs(xb - xa), abs(yb - ya))) + 1
-        ok = True
-        for s in range(1, n):
-            t = s / n
-            x = int(round(xa + t * (xb - xa)))
-            y = int(round(ya + t * (yb - ya)))
-            if cs[y, x] < lim:
-                ok = False
-                break
-        out[k] = ok
+        lim = frac * min(cs[ys[i], xs[i]], cs[ys[j], xs[j]])
+        out[k] = _stays_above(cs, xs[i], ys[i], xs[j], ys[j], lim, False)
     return out
 
 
@@ -430,6 +444,48 @@ def suppress_weaker(n, pi, pj, same, strength):
             keep[b] = False
         else:
             keep[a] = False
+    return keep
+
+
+@njit(cache=True, parallel=True)
+def kept_seeds(cs, xs, ys, reach, frac, cell):
+    """Which seeds share their dot with no stronger seed: ``suppress_weaker`` over all pairs.
+
+    The same as ``saddle_same`` over every pair of seeds within ``reach`` px
+    (lower index first) and ``suppress_weaker`` with ``cs`` at the seeds as
+    strength, without the list of pairs: seed i looks (by a grid of ``cell``
+    px) only at the seeds that would win against it, and stops at the first
+    that shares its dot.
+    """
+    n = xs.size
+    nx, ny, start, order, sx, sy = _grid(xs.astype(np.float64), ys.astype(np.float64), cell)
+    strength = np.empty(n, cs.dtype)  # in the grid's order, as sx and sy
+    for q in range(n):
+        strength[q] = cs[ys[order[q]], xs[order[q]]]
+    keep = np.ones(n, np.bool_)
+    r2 = reach * reach
+    for i in prange(n):
+        x0, y0 = float(xs[i]), float(ys[i])
+        si = cs[ys[i], xs[i]]
+        cx0, cx1 = _cells(x0, reach, cell, nx)
+        cy0, cy1 = _cells(y0, reach, cell, ny)
+        for cy in range(cy0, cy1 + 1):
+            for q in range(start[cy * nx + cx0], start[cy * nx + cx1 + 1]):
+                if (sx[q] - x0) ** 2 + (sy[q] - y0) ** 2 > r2:
+                    continue
+                j = order[q]
+                if not (strength[q] > si or (strength[q] == si and j < i)):
+                    continue  # i would win (or j is i)
+                # saddle_same's test: the points of the segment from the lower index to the
+                # higher, here read from seed i's end (in cache, and where the weaker peak's
+                # limit is passed soonest).
+                lim = frac * min(si, strength[q])
+                if (_stays_above(cs, xs[j], ys[j], xs[i], ys[i], lim, True) if j < i
+                        else _stays_above(cs, xs[i], ys[i], xs[j], ys[j], lim, False)):
+                    keep[i] = False
+                    break
+            if not keep[i]:
+                break
     return keep
 
 
@@ -464,17 +520,68 @@ def ray_radius(cs, xs, ys, rmax):
     return out
 
 
+@njit(cache=True)
+def _grid(xs, ys, cell):
+    """Bucket the points by square cells of ``cell`` px (counting sort, cells in raster order).
+
+    Returns (nx, ny, start, order, sx, sy): the points of cell c = cy * nx + cx are
+    ``order[start[c]:start[c + 1]]``, and ``sx``/``sy`` hold their coordinates in that
+    order, so that a row of cells is one contiguous run of the sorted arrays.
+    """
+    n = xs.size
+    gx = np.empty(n, np.int64)
+    gy = np.empty(n, np.int64)
+    nx = 1
+    ny = 1
+    for i in range(n):
+        gx[i] = xs[i] // cell
+        gy[i] = ys[i] // cell
+        nx = max(nx, gx[i] + 1)
+        ny = max(ny, gy[i] + 1)
+    start = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        start[gy[i] * nx + gx[i] + 1] += 1
+    for c in range(nx * ny):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(n, np.int64)
+    sx = np.empty(n)
+    sy = np.empty(n)
+    for i in range(n):
+        c = gy[i] * nx + gx[i]
+        order[fill[c]] = i
+        sx[fill[c]] = xs[i]
+        sy[fill[c]] = ys[i]
+        fill[c] += 1
+    return nx, ny, start, order, sx, sy
+
+
 @njit(cache=True, inline="always")
-def _near(i, xs, ys, r, cell, gx, gy, nx, ny, start, order, out):
-    """How many seeds lie within r of seed i (grid buckets); written to ``out`` unless empty."""
+def _cells(v, r, cell, n):
+    """The first and last cell (of n along an axis) that can hold a point within r of v."""
+    # A millionth of a cell of slack: no rounding of v - r can leave a point at exactly r out.
+    lo = int(math.floor((v - r) / cell - 1e-6))
+    hi = int(math.floor((v + r) / cell + 1e-6))
+    return max(lo, 0), min(hi, n - 1)
+
+
+@njit(cache=True, inline="always")
+def _near(i, xs, ys, r, cell, nx, ny, start, order, sx, sy, out):
+    """How many seeds lie within r of seed i (grid buckets); written to ``out`` unless empty.
+
+    Only the cells the disc of radius r reaches are read; each row of them is one run of
+    the sorted coordinates.
+    """
     k = 0
-    span = int(r // cell) + 1
-    for cy in range(max(gy[i] - span, 0), min(gy[i] + span, ny - 1) + 1):
-        for cx in range(max(gx[i] - span, 0), min(gx[i] + span, nx - 1) + 1):
-            c = cy * nx + cx
-            for q in range(start[c], start[c + 1]):
+    x0, y0 = xs[i], ys[i]
+    r2 = r * r
+    cx0, cx1 = _cells(x0, r, cell, nx)
+    cy0, cy1 = _cells(y0, r, cell, ny)
+    for cy in range(cy0, cy1 + 1):
+        for q in range(start[cy * nx + cx0], start[cy * nx + cx1 + 1]):
+            if (sx[q] - x0) ** 2 + (sy[q] - y0) ** 2 <= r2:
                 j = order[q]
-                if j != i and (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 <= r * r:
+                if j != i:
                     if out.size:
                         out[k] = j
                     k += 1
@@ -490,36 +597,16 @@ def neighbours(xs, ys, reach, cell, nearest_first=True):
     they come in grid order (for callers that only need the pairs).
     """
     n = xs.size
-    gx = np.empty(n, np.int64)
-    gy = np.empty(n, np.int64)
-    nx = 1
-    ny = 1
-    for i in range(n):
-        gx[i] = xs[i] // cell
-        gy[i] = ys[i] // cell
-        nx = max(nx, gx[i] + 1)
-        ny = max(ny, gy[i] + 1)
-    # Bucket the seeds by cell (counting sort).
-    start = np.zeros(nx * ny + 1, np.int64)
-    for i in range(n):
-        start[gy[i] * nx + gx[i] + 1] += 1
-    for c in range(nx * ny):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
-        c = gy[i] * nx + gx[i]
-        order[fill[c]] = i
-        fill[c] += 1
+    nx, ny, start, order, sx, sy = _grid(xs, ys, cell)
     count = np.zeros(n + 1, np.int64)
     none = np.empty(0, np.int64)
     for i in prange(n):  # first count, then fill
-        count[i + 1] = _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, none)
+        count[i + 1] = _near(i, xs, ys, reach[i], cell, nx, ny, start, order, sx, sy, none)
     ptr = np.cumsum(count)
     idx = np.empty(ptr[n], np.int64)
     for i in prange(n):
         seg = idx[ptr[i]:ptr[i + 1]]
-        _near(i, xs, ys, reach[i], cell, gx, gy, nx, ny, start, order, seg)
+        _near(i, xs, ys, reach[i], cell, nx, ny, start, order, sx, sy, seg)
         if nearest_first:  # see _owned
             _sort_by_distance(seg, xs[i], ys[i], xs, ys)
     return ptr, idx
@@ -568,6 +655,39 @@ def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
         if ex * ex + ey * ey < d0:
             return False
     return True
+
+
+@njit(cache=True, inline="always")
+def _owned_run(y, i, xs, ys, nb_ptr, nb_idx, xa, xb):
+    """The pixels x of row y, among xa..xb, that ``_owned`` gives to seed i: a run lo..hi.
+
+    A pixel is nearer neighbour j than seed i on one side of their bisector;
+    along a row that is a half-line, so seed i's pixels are one run (empty
+    when lo > hi). Pixel d = p - i is nearer j (v = j - i) when 2 d.v > |v|²;
+    on integer positions every quantity here is an exact integer. Neighbours
+    come nearest first: one at |v|² >= 4 x the row's farthest d² owns none of
+    its pixels, nor does any after it.
+    """
+    xi, yi = xs[i], ys[i]
+    dy = y - yi
+    far = max((xa - xi) ** 2, (xb - xi) ** 2) + dy * dy
+    lo, hi = xa, xb
+    for k in range(nb_ptr[i], nb_ptr[i + 1]):
+        j = nb_idx[k]
+        vx, vy = xs[j] - xi, ys[j] - yi
+        D = vx * vx + vy * vy
+        if D >= 4 * far:
+            break
+        c = D - 2 * dy * vy  # seed i keeps the pixels with 2 dx vx <= c
+        if vx > 0:
+            hi = min(hi, xi + int(math.floor(c / (2 * vx))))
+        elif vx < 0:
+            lo = max(lo, xi + int(math.ceil(c / (2 * vx))))
+        elif c < 0:
+            return xa, xa - 1
+        if lo > hi:
+            break
+    return lo, hi
 
 
 @njit(cache=True, inline="always")  # a call per pixel costs more than its body
@@ -749,10 +869,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
             dy = y - cy
             half = math.sqrt(max(R * R - dy * dy, 0.0))
-            for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
+            xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
+                                min(int(cx + half), W - 1))
+            for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
-                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-                    continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D
@@ -785,11 +905,11 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
             dy = y - cy
             half = math.sqrt(max(R * R - dy * dy, 0.0))
-            for x in range(max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1) + 1):
+            xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
+                                min(int(cx + half), W - 1))
+            for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
                 d2 = dx * dx + dy * dy
-                if not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-                    continue
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D

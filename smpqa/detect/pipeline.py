@@ -88,15 +88,9 @@ def _seeds(cs, thresh, d_lo, saddle, d_hi):
     xs, ys = K.peaks(cs, max(1, int(0.35 * d_lo)), np.float32(thresh))
     if xs.size < 2:
         return xs, ys
-    ptr, pj = _neighbours(xs, ys, np.full(xs.size, float(d_hi)), nearest_first=False)
-    pi = np.repeat(np.arange(xs.size), np.diff(ptr))
-    once = pi < pj  # each pair once
-    pi, pj = pi[once], pj[once]
-    if pi.size:
-        same = K.saddle_same(cs, xs, ys, pi, pj, saddle)
-        keep = K.suppress_weaker(xs.size, pi, pj, same, cs[ys, xs])
-        xs, ys = xs[keep], ys[keep]
-    return xs, ys
+    # Seeds joined by no saddle within d_hi are one dot: the weaker go (no list of pairs).
+    keep = K.kept_seeds(cs, xs, ys, float(d_hi), saddle, max(8.0, float(d_hi)))
+    return xs[keep], ys[keep]
 
 
 def _neighbours(xs, ys, reach, nearest_first=True):
