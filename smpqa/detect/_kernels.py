@@ -704,7 +704,7 @@ def _observed(rgb, lut, line, S, y, x):
     return lut[rgb[y, x, 0]], lut[rgb[y, x, 1]], lut[rgb[y, x, 2]]
 
 
-_CORE_ITER = 1  # further re-centrings of the core's centroid
+_CORE_ITER = 1  # re-centrings of the core's centroid after the first
 
 
 @njit(cache=True)
@@ -713,9 +713,11 @@ def _recentre(bd, bx, by, n, fx, fy, r2, iters):
 
     Each round moves the disc onto the last centroid, as a mass-centre
     refinement does: a hair through the first disc pulls the centroid off
-    the dot by its mass there, and the next disc holds less of it.
+    the dot by its mass there, and the next disc holds less of it. NaN when
+    the first disc holds no darkening; a later empty disc keeps the last
+    centroid.
     """
-    for _ in range(iters):
+    for it in range(iters):
         t = 0.0
         sx = 0.0
         sy = 0.0
@@ -727,7 +729,7 @@ def _recentre(bd, bx, by, n, fx, fy, r2, iters):
                 sx += bd[k] * bx[k]
                 sy += bd[k] * by[k]
         if not (t > 0):
-            break
+            return (np.nan, np.nan) if it == 0 else (fx, fy)
         fx, fy = sx / t, sy / t
     return fx, fy
 
@@ -895,9 +897,6 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         cnt = 0
         # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
         Rc2 = (rh + 1.0) ** 2
-        tc = 0.0
-        mcx = 0.0
-        mcy = 0.0
         nb = (2 * e + 1) ** 2
         bd = np.empty(nb)
         bx = np.empty(nb)
@@ -909,16 +908,11 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                                 min(int(cx + half), W - 1))
             for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
-                d2 = dx * dx + dy * dy
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
                 D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D
                 mx += D * dx
                 my += D * dy
-                if d2 <= Rc2:
-                    tc += D
-                    mcx += D * dx
-                    mcy += D * dy
                 mxx += D * dx * dx
                 myy += D * dy * dy
                 mxy += D * dx * dy
@@ -932,9 +926,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         if tot > 0:
             ux = mx / tot
             uy = my / tot
-            fx, fy = (mcx / tc, mcy / tc) if tc > 0 else (ux, uy)
-            if tc > 0:
-                fx, fy = _recentre(bd, bx, by, cnt, fx, fy, Rc2, _CORE_ITER)
+            fx, fy = _recentre(bd, bx, by, cnt, 0.0, 0.0, Rc2, 1 + _CORE_ITER)
+            if fx != fx:  # no darkening in the core: the whole disc's centroid
+                fx, fy = ux, uy
             out[i, 0] = cx + fx
             out[i, 1] = cy + fy
             # The smoothed peaks about the final centre: skin texture across the wide disc can
