@@ -107,20 +107,19 @@ def _seed_peak(g, skin, fx, fy):
 
 
 @njit(cache=True, inline="always")
-def _excess(g, inv, fx, fy, bx, by, body, peak, rim):
+def _excess(g, inv, fx, fy, bx, by, body, peak, rim, work):
     """Darkening mass beyond the lines crossing the rim, on rims ``body + _RIMS``: the largest.
 
     For each rim radius rho, the darkening above the rim's bare level summed
     over the disc, less rho times its integral along the rim, over the peak
     above the bare level (px²). A line along the rim rather than across it
     carries in less than that; a rim nearer the body can miss it. NaN when
-    under half the first rim lies in the image.
+    under half the first rim lies in the image. ``rim`` and ``work`` (5 x
+    len(_RIMS)) are scratch buffers.
     """
     H, W = g.shape
     nr = len(_RIMS)
-    base = np.empty(nr)
-    lines = np.empty(nr)
-    r2 = np.empty(nr)
+    base, lines, r2, total, count = work[0], work[1], work[2], work[3], work[4]
     for k in range(nr):
         rho = body + _RIMS[k]
         r2[k] = rho * rho
@@ -147,8 +146,8 @@ def _excess(g, inv, fx, fy, bx, by, body, peak, rim):
             tot += max(ring[j] - base[k], 0.0)
         lines[k] = tot * 2 * math.pi * rho / n_c
     # One pass over the largest disc: the darkening's sum and pixel count within each rim.
-    total = np.zeros(nr)
-    count = np.zeros(nr)
+    total[:] = 0.0
+    count[:] = 0.0
     e = int(body + _RIMS[0]) + 1
     for y in range(max(by - e, 0), min(by + e + 1, H)):
         for x in range(max(bx - e, 0), min(bx + e + 1, W)):
@@ -224,6 +223,7 @@ def line_excess(g, skin, xs, ys, reach, wide):
     for c in prange((n + _CHUNK - 1) // _CHUNK):
         runs = np.empty(_N_DIR)  # buffers shared by a chunk of seeds
         rim = np.empty(n_rim)
+        work = np.empty((5, len(_RIMS)))
         for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
             fx, fy = xs[i], ys[i]
             peak = _seed_peak(g, skin[i], fx, fy)
@@ -246,7 +246,7 @@ def line_excess(g, skin, xs, ys, reach, wide):
             if srt[1] > wide:
                 continue  # as wide as a dot: no need to weigh it
             body = srt[(n_in * 5) // 16]
-            out[i, 0] = _excess(g, inv, fx, fy, bx, by, body, peak, rim)
+            out[i, 0] = _excess(g, inv, fx, fy, bx, by, body, peak, rim, work)
     return out
 
 
@@ -419,8 +419,8 @@ def twin_profile(g, cs, skin, xs, ys, ux, uy, h, level, width, reach):
                     break
                 s += 0.5
             run[i] = max(run[i], s - 0.5)
-        ends = max(_bilinear(cs, x + h[i] * ax, y + h[i] * ay),
-                   _bilinear(cs, x - h[i] * ax, y - h[i] * ay))
+        ends = np.fmax(_bilinear(cs, x + h[i] * ax, y + h[i] * ay),
+                       _bilinear(cs, x - h[i] * ax, y - h[i] * ay))  # NaN: outside
         if ends > 0:
             depth[i] = _bilinear(cs, x, y) / ends
     return run, depth
