@@ -39,10 +39,11 @@ def test_f1_against_truth(runs, name, f1):
 def test_stubble_hairs_are_not_dots(runs):
     # Hair crossings and bundles that survive the line opening are dropped by their missing
     # mass (smpqa.detect._hair); 0.91 before that test. A dot with a hair across it is no
-    # longer split as twins, and one stretched by a hair is kept: F1 0.9725 -> 0.982, precision
-    # 0.967 -> 0.985.
+    # longer split as twins, and one stretched by a hair is kept: F1 0.9725 -> 0.981, precision
+    # 0.967 -> 0.984. A hair ending on a dot or along its side no longer splits it either (the
+    # erosion test): precision 0.988.
     assert runs["good_stubble"][2].f1 >= 0.975
-    assert runs["good_stubble"][2].precision >= 0.975
+    assert runs["good_stubble"][2].precision >= 0.986
     assert runs["good_stubble"][2].recall >= 0.95
     # A hair through a dot's core pulls its centroid; one more round about the centroid halves
     # the pull (0.54 px before).
@@ -64,8 +65,9 @@ def test_small_dot_diameters_at_low_scale(runs):
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason=("3 px dots at 10 px/mm read 0.20-0.25 px too wide: JPEG's chroma "
-                           "subsampling makes the blur estimate 0.55-0.6 px against 0.7"))
+                   reason=("3 px dots at 10 px/mm read 0.1-0.2 px too wide: JPEG (q 92, with or "
+                           "without chroma subsampling) lowers the blur estimate to 0.58-0.63 px "
+                           "against 0.7; even at the true blur the median error is 0.18 px"))
 def test_small_dot_diameters_at_10_px_per_mm():
     score = _run("good_lowres", px_per_mm=10.0)[2]
     assert np.median(np.abs(score.diameter_abs_error_px)) <= 0.15

@@ -260,6 +260,55 @@ def test_twin_profile_matches_python():
     assert (a[0][[5, 6, 42]] == 0).all() and np.isnan(a[1][[5, 6, 42]]).all()
 
 
+def _erosion(g, line, x, y, reach=10.0):
+    """_hair.twin_erosion about the half-level shape's centre, with that shape's twin axes."""
+    import cv2
+
+    cs = cv2.GaussianBlur((1 - g / _SKIN).astype(np.float32), (0, 0), 1.0)
+    level = 0.5 * cs[int(y), int(x)]
+    yy, xx = np.mgrid[0:g.shape[0], 0:g.shape[1]]
+    mask = (cs >= level) & ((xx - x) ** 2 + (yy - y) ** 2 <= reach**2)
+    lam = np.linalg.eigvalsh(np.cov(np.c_[xx[mask], yy[mask]].T, bias=True))
+    h, r_twin = np.sqrt(lam[1] - lam[0]), 2 * np.sqrt(lam[0])
+    one = lambda v: np.array([float(v)])  # noqa: E731
+    out = _hair.twin_erosion(cs, line, one(xx[mask].mean()), one(yy[mask].mean()), one(level),
+                             one(h + r_twin + 2), one(0.55 * r_twin))
+    return out[0, 0] / h**2, out[0, 1]
+
+
+def test_twin_erosion_keeps_twins_apart_but_erases_a_hair_beside_a_dot():
+    no_line = np.full((1, 1), np.nan, np.float32)
+    for s in (2.4, 3.0):  # two 3-px discs 2s apart: eroded, still about as far apart
+        keep, n_line = _erosion(_draw((60, 60), discs=[(30 - s, 30, 3.0), (30 + s, 30, 3.0)],
+                                      ss=4), no_line, 30, 30)
+        assert keep >= 0.5 and n_line == 0
+    # A 2.5-px hair along a 3-px dot's side stretches its shape as twins would; eroded by a
+    # disc a bit wider than the hair, the shape is the dot's alone.
+    g = _draw((60, 60), discs=[(30, 30, 3.0)], lines=[(5, 33.5, 55, 33.5, 2.5)], ss=4)
+    line = np.where(np.abs(np.arange(60) - 33.5) <= 1.25, 0.5, np.nan)[:, None]
+    line = np.repeat(line, 60, 1).astype(np.float32)
+    keep, n_line = _erosion(g, line, 30, 30)
+    assert keep < 0.2 and n_line >= 20
+    assert _erosion(g, np.full((60, 60), np.nan, np.float32), 30, 30)[1] == 0
+
+
+def test_twin_erosion_matches_python():
+    photo = synth.render(synth.preset("good_stubble", width_px=96, height_px=72, seed=2))
+    g = (SRGB8_TO_LINEAR[photo.image] @ np.array([0.2126, 0.7152, 0.0722])).astype(np.float32)
+    cs = (1 - g / np.percentile(g, 75)).astype(np.float32)
+    line = np.where(cs > 0.3, cs, np.nan).astype(np.float32)
+    rng = np.random.default_rng(4)
+    xs = np.concatenate([rng.uniform(0, 95, 40), [0.0, 95.0, -30.0, 50.2]])
+    ys = np.concatenate([rng.uniform(0, 71, 40), [0.0, 71.0, 10.0, 90.0]])
+    for lines in (line, np.full((1, 1), np.nan, np.float32)):
+        args = (cs, lines, xs, ys, rng.uniform(0.05, 0.3, 44), rng.uniform(3, 10, 44),
+                rng.uniform(0.5, 2.5, 44))
+        a, b = _hair.twin_erosion(*args), _hair.twin_erosion.py_func(*args)
+        assert np.array_equal(a, b)
+        assert (a[:40, 0] > 0).sum() >= 5 and (a[-2:] == 0).all()  # the last two: outside
+        assert (a[:40, 1] > 0).any() == (lines.shape == cs.shape)
+
+
 def _photo(g):
     """A grey sRGB photo of linear luminance ``g``."""
     code = np.searchsorted(SRGB8_TO_LINEAR, np.clip(g, 0, 1)).clip(0, 255).astype(np.uint8)

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["line_excess", "ridge_runs", "twin_profile"]
+__all__ = ["line_excess", "ridge_runs", "twin_erosion", "twin_profile"]
 
 _N_DIR = 16  # rays around each seed
 _RAY_STEP = 1.0  # px between samples along a ray
@@ -424,3 +424,88 @@ def twin_profile(g, cs, skin, xs, ys, ux, uy, h, level, width, reach):
         if ends > 0:
             depth[i] = _bilinear(cs, x, y) / ends
     return run, depth
+
+
+@njit(cache=True, parallel=True)
+def twin_erosion(cs, line, xs, ys, level, reach, rho):
+    """Each would-be twin's separation once its shape is eroded, and the hair pixels near it.
+
+    The shape is the pixels within ``reach`` px of the centre whose smoothed
+    darkening ``cs`` is at least ``level``. Eroding it by a disc of radius
+    ``rho`` shrinks two overlapping discs about their own centres, so the
+    shape stays as long; a line thinner than ``2 rho`` (a hair ending on a
+    dot, or touching its side) is erased, and so is the elongation it lent.
+
+    Parameters
+    ----------
+    cs : (H, W) float32
+        Smoothed relative darkening.
+    line : (H, W) or (1, 1) float32
+        The line map (``darkening``'s ``line``): finite on hair pixels; (1, 1)
+        when there was no line opening.
+    xs, ys : (N,) float64
+        Centres (px).
+    level : (N,) float64
+        Darkening that puts a pixel in the shape.
+    reach : (N,) float64
+        Radius (px) of the disc the shape and the hair pixels are taken from.
+    rho : (N,) float64
+        Radius (px) of the eroding disc.
+
+    Returns
+    -------
+    (N, 2) float64
+        The eroded shape's ``lam1 - lam2`` (difference of the principal
+        second moments, px²; 0 with fewer than two pixels left), and the
+        number of line pixels within ``reach`` (0 without a line map).
+    """
+    H, W = cs.shape
+    n = xs.size
+    out = np.zeros((n, 2))
+    has_line = line.shape[0] == H and line.shape[1] == W
+    for i in prange(n):
+        x0, y0, R = xs[i], ys[i], reach[i]
+        xa, xb = max(int(math.ceil(x0 - R)), 0), min(int(math.floor(x0 + R)), W - 1)
+        ya, yb = max(int(math.ceil(y0 - R)), 0), min(int(math.floor(y0 + R)), H - 1)
+        if xa > xb or ya > yb:
+            continue
+        nx = xb - xa + 1
+        mask = np.zeros((yb - ya + 1, nx), np.bool_)
+        n_line = 0
+        for y in range(ya, yb + 1):
+            for x in range(xa, xb + 1):
+                if (x - x0) ** 2 + (y - y0) ** 2 > R * R:
+                    continue
+                mask[y - ya, x - xa] = cs[y, x] >= level[i]
+                if has_line and line[y, x] == line[y, x]:
+                    n_line += 1
+        out[i, 1] = n_line
+        e = int(rho[i])
+        r2 = rho[i] * rho[i]
+        cnt = 0
+        sx = sy = sxx = syy = sxy = 0.0
+        for v in range(mask.shape[0]):
+            for u in range(nx):
+                kept = mask[v, u]
+                for dv in range(-e, e + 1):
+                    if not kept:
+                        break
+                    for du in range(-e, e + 1):
+                        if du * du + dv * dv > r2:
+                            continue
+                        p, q = v + dv, u + du
+                        if p < 0 or q < 0 or p >= mask.shape[0] or q >= nx or not mask[p, q]:
+                            kept = False
+                            break
+                if kept:
+                    cnt += 1
+                    sx += u
+                    sy += v
+                    sxx += u * u
+                    syy += v * v
+                    sxy += u * v
+        if cnt >= 2:
+            mx, my = sx / cnt, sy / cnt
+            cxx, cyy, cxy = sxx / cnt - mx * mx, syy / cnt - my * my, sxy / cnt - mx * my
+            out[i, 0] = math.sqrt((cxx - cyy) ** 2 + 4 * cxy * cxy)
+    return out

@@ -30,9 +30,15 @@ _OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot i
 _TWIN_CORRIDOR = 1.5
 _TWIN_RUN_ON = 3.0
 _TWIN_DEPTH = 1.06
+# ... or when a hair touches it (line pixels within its reach) and, eroded by a disc of this
+# fraction of a twin's radius, its shape keeps less than this fraction of the twins'
+# separation² (true twins keep 0.3-1.3, median 0.6; a dot with a hair ending on it 0-0.5).
+_TWIN_ERODE = 0.55
+_TWIN_KEEP = 0.35
 # A shape too elongated for a dot is a dot under a hair when its mass beyond the lines is at
 # least this many smallest-dot areas (lines and crossings keep under ~0.3, such dots 0.7-2.2).
 _UNDER_HAIR_MASS = 1.5
+_MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
 
@@ -285,7 +291,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
     # 0.9-1; a dot with a hair across it, stretched by a thin line, fills 0.5-0.8.
     fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
-    merged = ok & (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= 0.85)
+    merged = ok & (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= _MERGE_FILL)
     merged[merged] = ~_stretched_by_hair(maps, m[merged], skin_lum[merged], lam1[merged],
                                          lam2[merged])
     rows, src = _rows(m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
@@ -381,10 +387,13 @@ def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
     """
     ux, uy, h, r_twin = _twin_axes(m, lam1, lam2)
     end = h + r_twin + _TWIN_RUN_ON
+    level = 0.5 * m[:, 3] / np.maximum(skin_lum, 1e-12)
     run, depth = _hair.twin_profile(maps.g, maps.cs, skin_lum, m[:, 0], m[:, 1], ux, uy, h,
-                                    0.5 * m[:, 3] / np.maximum(skin_lum, 1e-12),
-                                    _TWIN_CORRIDOR, end + 0.5)
-    return (run > end) & (depth > _TWIN_DEPTH)
+                                    level, _TWIN_CORRIDOR, end + 0.5)
+    ero = _hair.twin_erosion(maps.cs, maps.line, m[:, 0], m[:, 1], level, h + r_twin + 2,
+                             _TWIN_ERODE * r_twin)
+    hair_part = (ero[:, 1] > 0) & (ero[:, 0] < _TWIN_KEEP * h**2)
+    return ((run > end) & (depth > _TWIN_DEPTH)) | hair_part
 
 
 def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
