@@ -793,12 +793,82 @@ def _peaks_at(bd, bx, by, n, fx, fy, sigma, span):
     return p1, w1, p2, w2
 
 
+
+_N_BINS = 16  # angular bins of the skin ring's profile
+_GLARE_SPREAD = 0.1  # a ring brighter than its median by this much in places: light changes
+_BIN_COS = np.cos(2 * np.pi * (np.arange(_N_BINS) + 0.5) / _N_BINS)  # the bins' middles
+_BIN_SIN = np.sin(2 * np.pi * (np.arange(_N_BINS) + 0.5) / _N_BINS)
+
+
+@njit(cache=True)
+def _ring_profile(codes, sbin, m, lut, Sl, spread):
+    """The skin ring's luminance per angular bin, over ``Sl``; empty where the ring is flat.
+
+    A bin's value is the median of its samples, and a bin darker than ``Sl`` counts as ``Sl``:
+    glare brightens part of a ring, while what darkens part of it is mostly other dots' and
+    hairs' edges. An empty bin takes its nearest filled neighbours' mean. The ring is flat when
+    no bin is ``spread`` (relative) brighter than ``Sl``; no sample that bright, no bin either.
+    """
+    lim = (1.0 + spread) * Sl
+    for k in range(m):  # the cheap test first
+        if _WR * lut[codes[0, k]] + _WG * lut[codes[1, k]] + _WB * lut[codes[2, k]] >= lim:
+            break
+    else:
+        return np.empty(0)
+    prof = np.full(_N_BINS, np.nan)
+    vals = np.empty(m)
+    for b in range(_N_BINS):
+        n = 0
+        for k in range(m):
+            if sbin[k] == b:
+                vals[n] = _WR * lut[codes[0, k]] + _WG * lut[codes[1, k]] + _WB * lut[codes[2, k]]
+                n += 1
+        if n > 0:
+            prof[b] = max(np.median(vals[:n]) / Sl, 1.0)
+    out = prof.copy()
+    for b in range(_N_BINS):
+        for d in range(1, _N_BINS // 2 + 1):  # an empty bin: its nearest filled neighbours
+            if out[b] == out[b]:
+                break
+            lo, up = prof[(b - d) % _N_BINS], prof[(b + d) % _N_BINS]
+            out[b] = np.nanmean(np.array([lo, up])) if (lo == lo or up == up) else np.nan
+    if out.max() - 1.0 < spread:
+        return np.empty(0)
+    return out
+
+
+@njit(cache=True, inline="always")
+def _skin_factor(prof, dx, dy, R):
+    """The skin's luminance at (dx, dy) from the ring's centre, over the ring's median.
+
+    1 for a flat ring (empty ``prof``); else Poisson's integral of the profile over the
+    ring of radius ``R`` (the smoothest surface that meets the ring), over the bins' middles
+    and normalised by its weights: a weighted mean of the profile.
+    """
+    if prof.size == 0:
+        return 1.0
+    r = math.sqrt(dx * dx + dy * dy)
+    q = min(r / R, 0.95)
+    c, s = (dx / r, dy / r) if r > 0 else (1.0, 0.0)
+    q2 = q * q
+    acc = 0.0
+    wsum = 0.0
+    for b in range(_N_BINS):  # normalised: 16 bins are coarse for the kernel near the ring
+        w = (1 - q2) / (1 - 2 * q * (c * _BIN_COS[b] + s * _BIN_SIN[b]) + q2)
+        acc += w * prof[b]
+        wsum += w
+    return acc / wsum
+
+
 @njit(cache=True, parallel=True)
 def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, margin, gap):
     """Per-seed photometry and shape by integrating the darkening against the local skin.
 
     For each seed, the local skin colour is the per-channel median of an annulus
-    just outside the dot (pixels of other dots excluded). The darkening
+    just outside the dot (pixels of other dots excluded); where part of that
+    annulus is brighter than its median by 10 % or more (glare), the skin's
+    luminance under the dot follows it (``_ring_profile``, ``_skin_factor``),
+    and the colour scales with it. The darkening
     (skin - observed, linear light) is integrated over a disc of radius
     ``r_half + margin`` among the pixels nearer to this seed than to any
     neighbour; the centre is re-found once from that integral's centroid.
@@ -808,9 +878,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     out : (N, 22) float64
         x, y (the centroid of the core's darkening), I_lum, P_lum (darkening smoothed
         by a Gaussian of ``sigma_p`` at that centre), Mxx, Myy, Mxy (central second
-        moments / I), I_r, I_g, I_b, S_r, S_g, S_b, P2_lum (as P_lum with a Gaussian
-        of 2 x ``sigma_p``), and the second moments mxx, myy, mxy of the half-peak
-        mask (pixels darkened by at least P_lum / 2) and its pixel count; then I, P
+        moments / I), I_r, I_g, I_b, S_r, S_g, S_b (the skin at the centre), P2_lum
+        (as P_lum with a Gaussian of 2 x ``sigma_p``), and the second moments mxx, myy,
+        mxy of the half-peak mask (pixels darkened by at least P_lum / 2) and its pixel
+        count; then I, P
         and P2 over the skin just around the dot (I_near, P_near, P2_near) and that
         skin's offset: the darkening less its mean over the disc's pixels beyond
         ``r_half + gap`` from the centre (no dot there, only the skin's own texture
@@ -835,12 +906,13 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         # and hairs left out. Nearer the dot, blur and JPEG chroma bleed its colour in.
         n_ang = max(16, int(2 * math.pi * Rs0))
         codes = np.empty((3, 2 * n_ang), np.uint8)
+        sbin = np.empty(2 * n_ang, np.int64)  # each sample's angular bin
         m = 0
         cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
         for k in range(2):
             rad = Rs0 + 1 + 2 * k
             ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
-            for _ in range(n_ang):
+            for j in range(n_ang):
                 x = int(round(xi + rad * ct))
                 y = int(round(yi + rad * st))
                 ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
@@ -854,6 +926,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                     continue
                 for c in range(3):
                     codes[c, m] = rgb[y, x, c]
+                sbin[m] = (2 * j + k) * _N_BINS // (2 * n_ang)
                 m += 1
         if m < 6:
             continue
@@ -862,6 +935,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         for c in range(3):  # the table rises with the code: the median of the codes, looked up
             S[c] = _median_code(codes[c], m, lut, count)
         Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
+        # Where the light changes steeply around the dot (glare), the skin under it follows
+        # the ring: Poisson's integral of the ring's profile (see _ring_profile).
+        prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
+        R_ring = Rs0 + 2.0
         cx, cy = float(xi), float(yi)
         e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
         # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
@@ -876,7 +953,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
+                f = _skin_factor(prof, x - xi, y - yi, R_ring)
+                D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D
                 mx += D * dx
                 my += D * dy
@@ -909,16 +987,17 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             for x in range(xa, xb + 1):  # this seed's pixels of the row
                 dx = x - cx
                 o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                D = Sl - (_WR * o0 + _WG * o1 + _WB * o2)
+                f = _skin_factor(prof, x - xi, y - yi, R_ring)
+                D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
                 tot += D
                 mx += D * dx
                 my += D * dy
                 mxx += D * dx * dx
                 myy += D * dy * dy
                 mxy += D * dx * dy
-                I0 += S[0] - o0
-                I1 += S[1] - o1
-                I2 += S[2] - o2
+                I0 += S[0] * f - o0
+                I1 += S[1] * f - o1
+                I2 += S[2] * f - o2
                 bd[cnt] = D
                 bx[cnt] = dx
                 by[cnt] = dy
@@ -959,9 +1038,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, 7] = I0
             out[i, 8] = I1
             out[i, 9] = I2
-            out[i, 10] = S[0]
-            out[i, 11] = S[1]
-            out[i, 12] = S[2]
+            f = _skin_factor(prof, out[i, 0] - xi, out[i, 1] - yi, R_ring)  # at the centre
+            out[i, 10] = S[0] * f
+            out[i, 11] = S[1] * f
+            out[i, 12] = S[2] * f
             out[i, 13] = P2
             out[i, 14], out[i, 15], out[i, 16], out[i, 17] = _mask_moments(bd, bx, by, cnt,
                                                                            0.5 * P)
