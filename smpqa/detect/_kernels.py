@@ -881,9 +881,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         moments / I), I_r, I_g, I_b, S_r, S_g, S_b (the skin at the centre), P2_lum
         (as P_lum with a Gaussian of 2 x ``sigma_p``), and the second moments mxx, myy,
         mxy of the half-peak mask (pixels darkened by at least P_lum / 2) and its pixel
-        count; then I, P
-        and P2 over the skin just around the dot (I_near, P_near, P2_near) and that
-        skin's offset: the darkening less its mean over the disc's pixels beyond
+        count; then I, P and P2 over the skin just around the dot (I_near, P_near,
+        P2_near) and that skin's offset: the darkening less its mean over the disc's pixels beyond
         ``r_half + gap`` from the centre (no dot there, only the skin's own texture
         and level error, which the wide disc would otherwise integrate), the
         Gaussians normalised by their weight over the whole pixel grid (beyond the

@@ -37,7 +37,7 @@ _TWIN_ERODE = 0.55
 _TWIN_KEEP = 0.35
 # A shape too elongated for a dot is a dot under a hair when its mass beyond the lines is at
 # least this many smallest-dot areas (lines and crossings keep under ~0.3, such dots 0.7-2.2).
-_UNDER_HAIR_MASS = 1.5
+_UNDER_HAIR_MASS = 1.0
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
