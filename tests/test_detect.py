@@ -99,6 +99,7 @@ def test_ring_profile_and_skin_factor():
     flat = np.full((3, m), 120, np.uint8)
     Sl = float(lut[120])
     assert K._ring_profile(flat, sbin, m, lut, Sl, 0.1).size == 0
+    assert K._ring_profile(np.zeros_like(flat), sbin, m, lut, 0.0, 0.1).size == 0  # black
     # Brighter over a quarter of the ring, darker (a neighbour's edge) over another.
     codes = flat.copy()
     codes[:, :16] = 160

@@ -809,6 +809,8 @@ def _ring_profile(codes, sbin, m, lut, Sl, spread):
     hairs' edges. An empty bin takes its nearest filled neighbours' mean. The ring is flat when
     no bin is ``spread`` (relative) brighter than ``Sl``; no sample that bright, no bin either.
     """
+    if not (Sl > 0):  # black skin (a dark frame): no light to follow
+        return np.empty(0)
     lim = (1.0 + spread) * Sl
     for k in range(m):  # the cheap test first
         if _WR * lut[codes[0, k]] + _WG * lut[codes[1, k]] + _WB * lut[codes[2, k]] >= lim:
