@@ -468,13 +468,19 @@ def test_owned_runs_are_the_pixels_owned_one_by_one():
         ptr, idx = K.neighbours(xs.astype(float), ys.astype(float), reach, 8.0)
         for i in range(n):
             safe2 = K._safe2(i, xs, ys, ptr, idx)
+            jx, jy = np.empty((2, ptr[i + 1] - ptr[i]))
+            m = K._near_table(i, xs, ys, ptr, idx, np.inf, jx, jy)
+            assert m == ptr[i + 1] - ptr[i]
+            assert K._near_table.py_func(i, xs, ys, ptr, idx, np.inf, jx, jy) == m
             for y in range(-3, size + 3):
                 for xa, xb in ((-3, size + 3), (xs[i] - 2, xs[i] + 5), (5, 4)):
                     for f in (K._owned_run, K._owned_run.py_func):
                         lo, hi = f(y, i, xs, ys, ptr, idx, xa, xb)
-                        want = [K._owned(x, y, i, xs, ys, ptr, idx, safe2)
+                        want = [K._owned(x, y, xs[i], ys[i], safe2, jx, jy, m)
                                 for x in range(xa, xb + 1)]
                         assert [lo <= x <= hi for x in range(xa, xb + 1)] == want
+                    assert want == [K._owned.py_func(x, y, xs[i], ys[i], safe2, jx, jy, m)
+                                    for x in range(xa, xb + 1)]
 
 
 def _kept_seeds_by_pairs(cs, xs, ys, reach, frac):

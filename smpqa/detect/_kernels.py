@@ -103,10 +103,16 @@ def median(a, n):
 
     ``a`` is not changed; its values must not be NaN. NaN for n = 0.
     """
+    return _median(a, n, np.empty(_BINS, np.int32), np.empty(max(n, 0), a.dtype))
+
+
+@njit(cache=True, inline="always")
+def _median(a, n, count, tmp):
+    """``median`` with the scratch of ``_kth_binned`` from the caller (``tmp``: n values)."""
     if n <= 0:
         return np.nan
     k = n // 2
-    upper = _kth_binned(a, n, k, np.empty(_BINS, np.int32), np.empty(n, a.dtype))
+    upper = _kth_binned(a, n, k, count, tmp)
     if n % 2:
         return float(upper)
     # The (k - 1)-th: the largest value below the k-th, unless k values tie with it.
@@ -634,27 +640,40 @@ def _safe2(i, xs, ys, nb_ptr, nb_idx):
     return ((xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2) / 4.0
 
 
-@njit(cache=True, inline="always")  # a call per pixel costs more than its body
-def _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-    """Is pixel (x, y) at least as close to seed i as to each of its neighbour seeds?
+@njit(cache=True, inline="always")
+def _near_table(i, xs, ys, nb_ptr, nb_idx, reach2, jx, jy):
+    """Seed i's neighbour seeds nearer than sqrt(``reach2``) to it, into ``jx``/``jy``.
 
-    The neighbours come nearest first: one at distance D >= 2 |p - i| (and all after
-    it) is at least as far from the pixel as seed i is, by the triangle inequality.
+    Returns how many (the buffers must hold all of seed i's neighbours). Only
+    those can own a pixel within sqrt(``reach2``) / 2 of seed i: a seed nearer
+    to the pixel than seed i is, is nearer than twice that to seed i.
     """
-    dx = x - xs[i]
-    dy = y - ys[i]
-    d0 = dx * dx + dy * dy
-    if d0 <= safe2:
-        return True
+    m = 0
     for k in range(nb_ptr[i], nb_ptr[i + 1]):
         j = nb_idx[k]
-        if (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 >= 4 * d0:
-            return True
-        ex = x - xs[j]
-        ey = y - ys[j]
-        if ex * ex + ey * ey < d0:
-            return False
-    return True
+        if (xs[j] - xs[i]) ** 2 + (ys[j] - ys[i]) ** 2 >= reach2:
+            break  # the lists are sorted, nearest first: the rest are farther
+        jx[m], jy[m] = xs[j], ys[j]
+        m += 1
+    return m
+
+
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
+def _owned(x, y, sx, sy, safe2, jx, jy, m):
+    """Is pixel (x, y) at least as close to the seed at (sx, sy) as to each of the m others?
+
+    ``jx``/``jy`` hold the other seeds (from ``_near_table``, with a reach of at
+    least twice the pixel's distance to the seed), ``safe2`` is from ``_safe2``.
+    All m are compared without a branch: which one decides is unpredictable
+    when dots are dense, and a mispredicted branch costs more than the rest.
+    """
+    d0 = (x - sx) ** 2 + (y - sy) ** 2
+    if d0 <= safe2:
+        return True
+    hits = 0
+    for k in range(m):
+        hits += (x - jx[k]) ** 2 + (y - jy[k]) ** 2 < d0
+    return hits == 0
 
 
 @njit(cache=True, inline="always")
@@ -705,6 +724,7 @@ def _observed(rgb, lut, line, S, y, x):
 
 
 _CORE_ITER = 1  # re-centrings of the core's centroid after the first
+_SEED_CHUNK = 64  # seeds per parallel task of measure and halo_ratio (they share buffers)
 
 
 @njit(cache=True)
@@ -760,25 +780,28 @@ def _mask_moments(bd, bx, by, n, level):
 
 
 @njit(cache=True, inline="always")
-def _peaks_at(bd, bx, by, n, fx, fy, sigma, span):
+def _peaks_at(bd, bx, by, n, fx, fy, sigma, gx, gy):
     """Darkening weighted by Gaussians of ``sigma`` and 2 ``sigma`` at (fx, fy).
 
     ``bd`` holds n pixels' darkening at integer offsets ``bx``, ``by`` (shifted by
     one common sub-pixel amount) from a centre; the weights are separable, so one
-    exp per column and per row of the (span x span) window does. Returns the
-    weighted sums and the sums of the weights: p1, w1, p2, w2.
+    exp per column and per row of the pixels' extent does. ``gx`` and ``gy``
+    (2 x at least that extent) are scratch. Returns the weighted sums and the
+    sums of the weights: p1, w1, p2, w2.
     """
     k1 = -0.5 / (sigma * sigma)
     x0, y0 = bx[0], by[0]  # n >= 1
+    x1, y1 = x0, y0
     for k in range(1, n):
         x0 = min(x0, bx[k])
         y0 = min(y0, by[k])
-    gx = np.empty((2, span))
-    gy = np.empty((2, span))
-    for k in range(span):
+        x1 = max(x1, bx[k])
+        y1 = max(y1, by[k])
+    for k in range(int(round(x1 - x0)) + 1):  # a neighbour's cell can cut the disc short
         ex = (x0 + k - fx) ** 2
-        ey = (y0 + k - fy) ** 2
         gx[0, k], gx[1, k] = math.exp(k1 * ex), math.exp(0.25 * k1 * ex)
+    for k in range(int(round(y1 - y0)) + 1):
+        ey = (y0 + k - fy) ** 2
         gy[0, k], gy[1, k] = math.exp(k1 * ey), math.exp(0.25 * k1 * ey)
     p1 = w1 = p2 = w2 = 0.0
     for k in range(n):
@@ -791,7 +814,6 @@ def _peaks_at(bd, bx, by, n, fx, fy, sigma, span):
         p2 += v * bd[k]
         w2 += v
     return p1, w1, p2, w2
-
 
 
 _N_BINS = 16  # angular bins of the skin ring's profile
@@ -896,164 +918,186 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     n = xs.size
     out = np.full((n, 22), np.nan)
     npix = np.zeros(n, np.int64)
-    for i in prange(n):
-        rh = r_half[i]
-        R = rh + margin
-        Rs0 = max(R, 2.0 * rh + 2.0)
-        xi, yi = xs[i], ys[i]
-        safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
-        # Local skin: median of the annulus [Rs0 + 1, Rs0 + 3], sampled on two circles
-        # (~100 samples: as steady as four circles, at half the cost); other dots' pixels
-        # and hairs left out. Nearer the dot, blur and JPEG chroma bleed its colour in.
-        n_ang = max(16, int(2 * math.pi * Rs0))
-        codes = np.empty((3, 2 * n_ang), np.uint8)
-        sbin = np.empty(2 * n_ang, np.int64)  # each sample's angular bin
-        m = 0
-        cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
-        for k in range(2):
-            rad = Rs0 + 1 + 2 * k
-            ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
-            for j in range(n_ang):
-                x = int(round(xi + rad * ct))
-                y = int(round(yi + rad * st))
-                ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
-                if x < 0 or y < 0 or x >= W or y >= H:
-                    continue
-                # Other dots' pixels stay out; the annulus reaches past the seed's own cell
-                # when dots are dense, so bare skin of a neighbour's cell counts.
-                if cs[y, x] >= t_low and not _owned(x, y, i, xs, ys, nb_ptr, nb_idx, safe2):
-                    continue
-                if line.shape[0] > 1 and line[y, x] == line[y, x]:
-                    continue
-                for c in range(3):
-                    codes[c, m] = rgb[y, x, c]
-                sbin[m] = (2 * j + k) * _N_BINS // (2 * n_ang)
-                m += 1
-        if m < 6:
-            continue
-        S = np.empty(3)
+    for ch in prange((n + _SEED_CHUNK - 1) // _SEED_CHUNK):
+        # Buffers shared by a chunk of seeds, grown to fit the widest of them.
+        codes = np.empty((3, 0), np.uint8)
+        sbin = np.empty(0, np.int64)  # each sample's angular bin
         count = np.empty(256, np.int32)
-        for c in range(3):  # the table rises with the code: the median of the codes, looked up
-            S[c] = _median_code(codes[c], m, lut, count)
-        Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
-        # Where the light changes steeply around the dot (glare), the skin under it follows
-        # the ring: Poisson's integral of the ring's profile (see _ring_profile).
-        prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
-        R_ring = Rs0 + 2.0
-        cx, cy = float(xi), float(yi)
-        e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
-        # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
-        tot = 0.0
-        mx = 0.0
-        my = 0.0
-        for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
-            dy = y - cy
-            half = math.sqrt(max(R * R - dy * dy, 0.0))
-            xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
-                                min(int(cx + half), W - 1))
-            for x in range(xa, xb + 1):  # this seed's pixels of the row
-                dx = x - cx
-                o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                f = _skin_factor(prof, x - xi, y - yi, R_ring)
-                D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
-                tot += D
-                mx += D * dx
-                my += D * dy
-        if tot <= 0:
-            continue
-        cx += mx / tot
-        cy += my / tot
-        # Second pass: integral, moments, colour and smoothed peaks about the new centre.
-        tot = 0.0
-        mx = 0.0
-        my = 0.0
-        mxx = 0.0
-        myy = 0.0
-        mxy = 0.0
-        I0 = 0.0
-        I1 = 0.0
-        I2 = 0.0
-        cnt = 0
-        # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
-        Rc2 = (rh + 1.0) ** 2
-        nb = (2 * e + 1) ** 2
-        bd = np.empty(nb)
-        bx = np.empty(nb)
-        by = np.empty(nb)
-        for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
-            dy = y - cy
-            half = math.sqrt(max(R * R - dy * dy, 0.0))
-            xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
-                                min(int(cx + half), W - 1))
-            for x in range(xa, xb + 1):  # this seed's pixels of the row
-                dx = x - cx
-                o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                f = _skin_factor(prof, x - xi, y - yi, R_ring)
-                D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
-                tot += D
-                mx += D * dx
-                my += D * dy
-                mxx += D * dx * dx
-                myy += D * dy * dy
-                mxy += D * dx * dy
-                I0 += S[0] * f - o0
-                I1 += S[1] * f - o1
-                I2 += S[2] * f - o2
-                bd[cnt] = D
-                bx[cnt] = dx
-                by[cnt] = dy
-                cnt += 1
-        if tot > 0:
-            ux = mx / tot
-            uy = my / tot
-            fx, fy = _recentre(bd, bx, by, cnt, 0.0, 0.0, Rc2, 1 + _CORE_ITER)
-            if fx != fx:  # no darkening in the core: the whole disc's centroid
-                fx, fy = ux, uy
-            out[i, 0] = cx + fx
-            out[i, 1] = cy + fy
-            # The smoothed peaks about the final centre: skin texture across the wide disc can
-            # pull its centroid a pixel off a small dot, and a peak read off-centre is low.
-            p1, w1, p2, w2 = _peaks_at(bd, bx, by, cnt, fx, fy, sigma_p, 2 * e + 2)
-            P, P2 = p1 / w1, p2 / w2
-            ring = 0.0
-            nr = 0
-            rg2 = (rh + gap) ** 2
-            for k in range(cnt):
-                if (bx[k] - fx) ** 2 + (by[k] - fy) ** 2 >= rg2:
-                    ring += bd[k]
-                    nr += 1
-            if nr >= 6:
-                off = ring / nr
-                ax, ay = out[i, 0] - math.floor(out[i, 0]), out[i, 1] - math.floor(out[i, 1])
-                out[i, 18] = tot - off * cnt
-                out[i, 19] = (p1 - off * w1) / (_gauss_sum(ax, sigma_p)
-                                                * _gauss_sum(ay, sigma_p))
-                out[i, 20] = (p2 - off * w2) / (_gauss_sum(ax, 2 * sigma_p)
-                                                * _gauss_sum(ay, 2 * sigma_p))
-                out[i, 21] = off
-            out[i, 2] = tot
-            out[i, 3] = P
-            out[i, 4] = mxx / tot - ux * ux
-            out[i, 5] = myy / tot - uy * uy
-            out[i, 6] = mxy / tot - ux * uy
-            out[i, 7] = I0
-            out[i, 8] = I1
-            out[i, 9] = I2
-            f = _skin_factor(prof, out[i, 0] - xi, out[i, 1] - yi, R_ring)  # at the centre
-            out[i, 10] = S[0] * f
-            out[i, 11] = S[1] * f
-            out[i, 12] = S[2] * f
-            out[i, 13] = P2
-            out[i, 14], out[i, 15], out[i, 16], out[i, 17] = _mask_moments(bd, bx, by, cnt,
-                                                                           0.5 * P)
-            npix[i] = cnt
+        S = np.empty(3)
+        jx = np.empty(0)
+        jy = np.empty(0)
+        bd = np.empty(0)
+        bx = np.empty(0)
+        by = np.empty(0)
+        gx = np.empty((2, 0))
+        gy = np.empty((2, 0))
+        for i in range(ch * _SEED_CHUNK, min((ch + 1) * _SEED_CHUNK, n)):
+            rh = r_half[i]
+            R = rh + margin
+            Rs0 = max(R, 2.0 * rh + 2.0)
+            xi, yi = xs[i], ys[i]
+            safe2 = _safe2(i, xs, ys, nb_ptr, nb_idx)
+            # The neighbours that may own an annulus pixel (a sample is within Rs0 + 4).
+            if jx.size < nb_ptr[i + 1] - nb_ptr[i]:
+                jx, jy = np.empty(nb_ptr[i + 1] - nb_ptr[i]), np.empty(nb_ptr[i + 1] - nb_ptr[i])
+            nj = _near_table(i, xs, ys, nb_ptr, nb_idx, 4 * (Rs0 + 4) ** 2, jx, jy)
+            # Local skin: median of the annulus [Rs0 + 1, Rs0 + 3], sampled on two circles
+            # (~100 samples: as steady as four circles, at half the cost); other dots' pixels
+            # and hairs left out. Nearer the dot, blur and JPEG chroma bleed its colour in.
+            n_ang = max(16, int(2 * math.pi * Rs0))
+            if codes.shape[1] < 2 * n_ang:
+                codes, sbin = np.empty((3, 2 * n_ang), np.uint8), np.empty(2 * n_ang, np.int64)
+            m = 0
+            cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
+            for k in range(2):
+                rad = Rs0 + 1 + 2 * k
+                ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
+                for j in range(n_ang):
+                    x = int(round(xi + rad * ct))
+                    y = int(round(yi + rad * st))
+                    ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
+                    if x < 0 or y < 0 or x >= W or y >= H:
+                        continue
+                    # Other dots' pixels stay out; the annulus reaches past the seed's own
+                    # cell when dots are dense, so bare skin of a neighbour's cell counts.
+                    if cs[y, x] >= t_low and not _owned(x, y, xi, yi, safe2, jx, jy, nj):
+                        continue
+                    if line.shape[0] > 1 and line[y, x] == line[y, x]:
+                        continue
+                    for c in range(3):
+                        codes[c, m] = rgb[y, x, c]
+                    sbin[m] = (2 * j + k) * _N_BINS // (2 * n_ang)
+                    m += 1
+            if m < 6:
+                continue
+            for c in range(3):  # the table rises with the code: the median of codes, looked up
+                S[c] = _median_code(codes[c], m, lut, count)
+            Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
+            # Where the light changes steeply around the dot (glare), the skin under it
+            # follows the ring: Poisson's integral of the ring's profile (_ring_profile).
+            prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
+            R_ring = Rs0 + 2.0
+            cx, cy = float(xi), float(yi)
+            e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
+            # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
+            tot = 0.0
+            mx = 0.0
+            my = 0.0
+            for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
+                dy = y - cy
+                half = math.sqrt(max(R * R - dy * dy, 0.0))
+                xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx,
+                                    max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1))
+                for x in range(xa, xb + 1):  # this seed's pixels of the row
+                    dx = x - cx
+                    o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+                    f = _skin_factor(prof, x - xi, y - yi, R_ring)
+                    D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
+                    tot += D
+                    mx += D * dx
+                    my += D * dy
+            if tot <= 0:
+                continue
+            cx += mx / tot
+            cy += my / tot
+            # Second pass: integral, moments, colour and smoothed peaks about the new centre.
+            tot = 0.0
+            mx = 0.0
+            my = 0.0
+            mxx = 0.0
+            myy = 0.0
+            mxy = 0.0
+            I0 = 0.0
+            I1 = 0.0
+            I2 = 0.0
+            cnt = 0
+            # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
+            Rc2 = (rh + 1.0) ** 2
+            nb = (2 * e + 1) ** 2
+            if bd.size < nb:
+                bd, bx, by = np.empty(nb), np.empty(nb), np.empty(nb)
+            if gx.shape[1] < 2 * e + 2:
+                gx, gy = np.empty((2, 2 * e + 2)), np.empty((2, 2 * e + 2))
+            for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
+                dy = y - cy
+                half = math.sqrt(max(R * R - dy * dy, 0.0))
+                xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx,
+                                    max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1))
+                for x in range(xa, xb + 1):  # this seed's pixels of the row
+                    dx = x - cx
+                    o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+                    f = _skin_factor(prof, x - xi, y - yi, R_ring)
+                    D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
+                    tot += D
+                    mx += D * dx
+                    my += D * dy
+                    mxx += D * dx * dx
+                    myy += D * dy * dy
+                    mxy += D * dx * dy
+                    I0 += S[0] * f - o0
+                    I1 += S[1] * f - o1
+                    I2 += S[2] * f - o2
+                    bd[cnt] = D
+                    bx[cnt] = dx
+                    by[cnt] = dy
+                    cnt += 1
+            if tot > 0:
+                ux = mx / tot
+                uy = my / tot
+                fx, fy = _recentre(bd, bx, by, cnt, 0.0, 0.0, Rc2, 1 + _CORE_ITER)
+                if fx != fx:  # no darkening in the core: the whole disc's centroid
+                    fx, fy = ux, uy
+                out[i, 0] = cx + fx
+                out[i, 1] = cy + fy
+                # The smoothed peaks about the final centre: skin texture across the wide disc
+                # can pull its centroid a pixel off a small dot, and a peak read off-centre is
+                # low.
+                p1, w1, p2, w2 = _peaks_at(bd, bx, by, cnt, fx, fy, sigma_p, gx, gy)
+                P, P2 = p1 / w1, p2 / w2
+                ring = 0.0
+                nr = 0
+                rg2 = (rh + gap) ** 2
+                for k in range(cnt):
+                    if (bx[k] - fx) ** 2 + (by[k] - fy) ** 2 >= rg2:
+                        ring += bd[k]
+                        nr += 1
+                if nr >= 6:
+                    off = ring / nr
+                    ax = out[i, 0] - math.floor(out[i, 0])
+                    ay = out[i, 1] - math.floor(out[i, 1])
+                    out[i, 18] = tot - off * cnt
+                    out[i, 19] = (p1 - off * w1) / (_gauss_sum(ax, sigma_p)
+                                                    * _gauss_sum(ay, sigma_p))
+                    out[i, 20] = (p2 - off * w2) / (_gauss_sum(ax, 2 * sigma_p)
+                                                    * _gauss_sum(ay, 2 * sigma_p))
+                    out[i, 21] = off
+                out[i, 2] = tot
+                out[i, 3] = P
+                out[i, 4] = mxx / tot - ux * ux
+                out[i, 5] = myy / tot - uy * uy
+                out[i, 6] = mxy / tot - ux * uy
+                out[i, 7] = I0
+                out[i, 8] = I1
+                out[i, 9] = I2
+                f = _skin_factor(prof, out[i, 0] - xi, out[i, 1] - yi, R_ring)  # at the centre
+                out[i, 10] = S[0] * f
+                out[i, 11] = S[1] * f
+                out[i, 12] = S[2] * f
+                out[i, 13] = P2
+                out[i, 14], out[i, 15], out[i, 16], out[i, 17] = _mask_moments(bd, bx, by, cnt,
+                                                                               0.5 * P)
+                npix[i] = cnt
     return out, npix
 
 
 @njit(cache=True, inline="always")  # a call per pixel costs more than its body
-def _ring_ok(x, y, i, line, cs, t_low, own_x, own_y, nb_ptr, nb_idx, safe2):
-    """May pixel (x, y) stand in a ring around dot i (not another dot's, not a hair's)?"""
-    if cs[y, x] >= t_low and not _owned(x, y, i, own_x, own_y, nb_ptr, nb_idx, safe2):
+def _ring_ok(x, y, sx, sy, line, cs, t_low, safe2, jx, jy, nj):
+    """May pixel (x, y) stand in a ring around the dot of the seed at (sx, sy)?
+
+    Not when it is darkened and not ``_owned`` by that seed (another dot's), nor
+    on a hair.
+    """
+    if cs[y, x] >= t_low and not _owned(x, y, sx, sy, safe2, jx, jy, nj):
         return False
     return not (line.shape[0] > 1 and line[y, x] == line[y, x])
 
@@ -1070,53 +1114,72 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
     are left out of both annuli.
     """
     H, W = cs.shape
-    out = np.full(xs.size, np.nan)
-    for i in prange(xs.size):
-        ri = r[i]
-        si = seed[i]
-        safe2 = _safe2(si, own_x, own_y, nb_ptr, nb_idx)
-        # Skin: pixels sampled on two circles, 3r + 2 and 3r + 4, about a pixel apart
-        # along each (a median of ~40+ samples is as steady as the full annulus).
-        n_ang = max(16, int(2 * math.pi * (3 * ri + 2)))
-        buf = np.empty(2 * n_ang)
-        nb = 0
-        cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
-        for k in range(2):
-            rad = 3 * ri + 2 + 2 * k
-            ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
-            for _ in range(n_ang):
-                x = int(round(xs[i] + rad * ct))
-                y = int(round(ys[i] + rad * st))
-                ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
-                if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, si, line, cs, t_low, own_x,
-                                                          own_y, nb_ptr, nb_idx, safe2):
-                    buf[nb] = g[y, x]
-                    nb += 1
-        if nb < 6:
-            continue
-        skin = np.float64(median(buf, nb))  # (in Python, float - float32 is float32)
-        core = 0.0
-        nc = 0
-        ring = 0.0
-        nr = 0
-        rc2 = max(ri / 2, 0.75) ** 2
-        r1, r2 = (ri + 1) ** 2, (2 * ri + 1) ** 2
-        xc, yc = xs[i], ys[i]
-        for y in range(max(int(math.ceil(yc - 2 * ri - 1)), 0),
-                       min(int(yc + 2 * ri + 1), H - 1) + 1):
-            dy2 = (y - yc) ** 2
-            half = math.sqrt(max(r2 - dy2, 0.0))
-            for x in range(max(int(math.ceil(xc - half)), 0), min(int(xc + half), W - 1) + 1):
-                d2 = (x - xc) ** 2 + dy2
-                if d2 <= rc2:
-                    core += skin - g[y, x]
-                    nc += 1
-                elif r1 <= d2 <= r2 and _ring_ok(x, y, si, line, cs, t_low, own_x, own_y, nb_ptr,
-                                                 nb_idx, safe2):
-                    ring += skin - g[y, x]
-                    nr += 1
-        if nc > 0 and nr > 0 and core > 0:
-            out[i] = (ring / nr) / (core / nc)
+    n = xs.size
+    out = np.full(n, np.nan)
+    for ch in prange((n + _SEED_CHUNK - 1) // _SEED_CHUNK):
+        # Buffers shared by a chunk of dots, grown to fit the widest of them.
+        buf = np.empty(0)
+        tmp = np.empty(0)
+        count = np.empty(_BINS, np.int32)
+        jx = np.empty(0)
+        jy = np.empty(0)
+        for i in range(ch * _SEED_CHUNK, min((ch + 1) * _SEED_CHUNK, n)):
+            ri = r[i]
+            si = seed[i]
+            xc, yc = xs[i], ys[i]
+            sx, sy = own_x[si], own_y[si]
+            safe2 = _safe2(si, own_x, own_y, nb_ptr, nb_idx)
+            # The neighbours that may own a pixel of either annulus (within 3r + 5 of the
+            # centre).
+            if jx.size < nb_ptr[si + 1] - nb_ptr[si]:
+                jx = np.empty(nb_ptr[si + 1] - nb_ptr[si])
+                jy = np.empty(nb_ptr[si + 1] - nb_ptr[si])
+            nj = _near_table(si, own_x, own_y, nb_ptr, nb_idx,
+                             4 * (math.sqrt((xc - sx) ** 2 + (yc - sy) ** 2) + 3 * ri + 5) ** 2,
+                             jx, jy)
+            # Skin: pixels sampled on two circles, 3r + 2 and 3r + 4, about a pixel apart
+            # along each (a median of ~40+ samples is as steady as the full annulus).
+            n_ang = max(16, int(2 * math.pi * (3 * ri + 2)))
+            if buf.size < 2 * n_ang:
+                buf, tmp = np.empty(2 * n_ang), np.empty(2 * n_ang)
+            nb = 0
+            cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
+            for k in range(2):
+                rad = 3 * ri + 2 + 2 * k
+                ct, st = math.cos(math.pi * k / n_ang), math.sin(math.pi * k / n_ang)
+                for _ in range(n_ang):
+                    x = int(round(xc + rad * ct))
+                    y = int(round(yc + rad * st))
+                    ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
+                    if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, sx, sy, line, cs, t_low,
+                                                              safe2, jx, jy, nj):
+                        buf[nb] = g[y, x]
+                        nb += 1
+            if nb < 6:
+                continue
+            skin = np.float64(_median(buf, nb, count, tmp))  # (float - float32 is float32)
+            core = 0.0
+            nc = 0
+            ring = 0.0
+            nr = 0
+            rc2 = max(ri / 2, 0.75) ** 2
+            r1, r2 = (ri + 1) ** 2, (2 * ri + 1) ** 2
+            for y in range(max(int(math.ceil(yc - 2 * ri - 1)), 0),
+                           min(int(yc + 2 * ri + 1), H - 1) + 1):
+                dy2 = (y - yc) ** 2
+                half = math.sqrt(max(r2 - dy2, 0.0))
+                for x in range(max(int(math.ceil(xc - half)), 0),
+                               min(int(xc + half), W - 1) + 1):
+                    d2 = (x - xc) ** 2 + dy2
+                    if d2 <= rc2:
+                        core += skin - g[y, x]
+                        nc += 1
+                    elif r1 <= d2 <= r2 and _ring_ok(x, y, sx, sy, line, cs, t_low, safe2, jx,
+                                                     jy, nj):
+                        ring += skin - g[y, x]
+                        nr += 1
+            if nc > 0 and nr > 0 and core > 0:
+                out[i] = (ring / nr) / (core / nc)
     return out
 
 
