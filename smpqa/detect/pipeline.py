@@ -38,6 +38,10 @@ _TWIN_KEEP = 0.35
 # A shape too elongated for a dot is a dot under a hair when its mass beyond the lines is at
 # least this many smallest-dot areas (lines and crossings keep under ~0.3, such dots 0.7-2.2).
 _UNDER_HAIR_MASS = 1.0
+# A seed that is hair seen from its seed pixel, but from its centre has an inscribed radius
+# too wide for a line, is a crossing of hairs while its mass beyond the lines is under this
+# many smallest-dot areas (_is_hair; such crossings keep -1.2 to 0.6, dots under hairs ~1).
+_CROSSING_MASS = 0.5
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
@@ -312,7 +316,10 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     centre, the darkening mass beyond the lines crossing it is under 0.8 x the
     area of the smallest expected dot and its inscribed radius at half its
     darkening is at most d_lo / 2 + 0.75 px (``_hair.line_excess``;
-    docs/detection.md). A dot under a hair keeps its own mass and width.
+    docs/detection.md). A dot under a hair keeps its own mass and width. Seen
+    from the centre, the middle of a crossing can be wider than that: a seed
+    that is hair from its seed pixel stays hair when its mass from the centre
+    is under ``_CROSSING_MASS`` x the smallest dot's area, whatever its width.
 
     Without the line opening (d_lo < 3 px), hairs side by side, shallow
     crossings and a hair's end on another are as wide as the smallest dot.
@@ -331,6 +338,11 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
         f = _hair.line_excess(g, skin_lum[i], x[i].astype(np.float64), y[i].astype(np.float64),
                               reach, wide)
         hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
+    # Hair from its seed but too wide to weigh from its centre (the middle of a crossing is
+    # wider than a hair): hair still while its mass is under a fraction of a dot's.
+    j = i[np.isnan(f[:, 0]) & (f[:, 1] > wide)]
+    f = _hair.line_excess(g, skin_lum[j], m[j, 0], m[j, 1], reach, np.inf)
+    hair[j] = f[:, 0] < _CROSSING_MASS * math.pi * d_lo**2 / 4
     if d_lo >= _OPEN_D_LO:  # the line opening took the hairs out of the seeds
         return hair
     i = np.flatnonzero(~hair)
