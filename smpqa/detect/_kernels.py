@@ -829,15 +829,10 @@ def _ring_profile(codes, sbin, m, lut, Sl, spread):
     A bin's value is the median of its samples, and a bin darker than ``Sl`` counts as ``Sl``:
     glare brightens part of a ring, while what darkens part of it is mostly other dots' and
     hairs' edges. An empty bin takes its nearest filled neighbours' mean. The ring is flat when
-    no bin is ``spread`` (relative) brighter than ``Sl``; no sample that bright, no bin either.
+    no bin is ``spread`` (relative) brighter than ``Sl``. (``measure`` calls this only for a
+    ring with a sample whose green is that much brighter than the ring's median green.)
     """
     if not (Sl > 0):  # black skin (a dark frame): no light to follow
-        return np.empty(0)
-    lim = (1.0 + spread) * Sl
-    for k in range(m):  # the cheap test first
-        if _WR * lut[codes[0, k]] + _WG * lut[codes[1, k]] + _WB * lut[codes[2, k]] >= lim:
-            break
-    else:
         return np.empty(0)
     prof = np.full(_N_BINS, np.nan)
     vals = np.empty(m)
@@ -922,6 +917,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         # Buffers shared by a chunk of seeds, grown to fit the widest of them.
         codes = np.empty((3, 0), np.uint8)
         sbin = np.empty(0, np.int64)  # each sample's angular bin
+        flat = np.empty(0)  # the profile of a ring without glare
         count = np.empty(256, np.int32)
         S = np.empty(3)
         jx = np.empty(0)
@@ -948,6 +944,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             if codes.shape[1] < 2 * n_ang:
                 codes, sbin = np.empty((3, 2 * n_ang), np.uint8), np.empty(2 * n_ang, np.int64)
             m = 0
+            top = 0  # the brightest green code
             cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
             for k in range(2):
                 rad = Rs0 + 1 + 2 * k
@@ -967,6 +964,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                     for c in range(3):
                         codes[c, m] = rgb[y, x, c]
                     sbin[m] = (2 * j + k) * _N_BINS // (2 * n_ang)
+                    top = max(top, codes[1, m])
                     m += 1
             if m < 6:
                 continue
@@ -975,7 +973,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
             # Where the light changes steeply around the dot (glare), the skin under it
             # follows the ring: Poisson's integral of the ring's profile (_ring_profile).
-            prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
+            prof = flat
+            if lut[top] >= (1.0 + _GLARE_SPREAD) * S[1]:
+                prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
             R_ring = Rs0 + 2.0
             cx, cy = float(xi), float(yi)
             e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
