@@ -879,6 +879,41 @@ def _skin_factor(prof, dx, dy, R):
     return acc / wsum
 
 
+@njit(cache=True, inline="always")
+def _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring, xi, yi, R, i, xs, ys, nb_ptr, nb_idx,
+               H, W, bd, bx, by):
+    """Seed i's darkening over its pixels of the disc of radius ``R`` about (cx, cy).
+
+    The skin is ``S`` (luminance ``Sl``) times ``_skin_factor`` about the seed (xi, yi).
+    Fills ``bd``, ``bx``, ``by`` with each pixel's luminance darkening and offset from
+    (cx, cy); returns their count, the darkening's sum and first moments, and the per-channel
+    sums of the darkening.
+    """
+    cnt = 0
+    tot = mx = my = I0 = I1 = I2 = 0.0
+    for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
+        dy = y - cy
+        half = math.sqrt(max(R * R - dy * dy, 0.0))
+        xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx, max(int(math.ceil(cx - half)), 0),
+                            min(int(cx + half), W - 1))
+        for x in range(xa, xb + 1):  # this seed's pixels of the row
+            dx = x - cx
+            o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
+            f = _skin_factor(prof, x - xi, y - yi, R_ring)
+            D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
+            tot += D
+            mx += D * dx
+            my += D * dy
+            I0 += S[0] * f - o0
+            I1 += S[1] * f - o1
+            I2 += S[2] * f - o2
+            bd[cnt] = D
+            bx[cnt] = dx
+            by[cnt] = dy
+            cnt += 1
+    return cnt, tot, mx, my, I0, I1, I2
+
+
 @njit(cache=True, parallel=True)
 def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, margin, gap):
     """Per-seed photometry and shape by integrating the darkening against the local skin.
@@ -978,69 +1013,33 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
             R_ring = Rs0 + 2.0
             cx, cy = float(xi), float(yi)
-            e = int(R) + 1  # the disc fits a (2e + 1)² square: the second pass's buffer size
-            # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
-            tot = 0.0
-            mx = 0.0
-            my = 0.0
-            for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
-                dy = y - cy
-                half = math.sqrt(max(R * R - dy * dy, 0.0))
-                xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx,
-                                    max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1))
-                for x in range(xa, xb + 1):  # this seed's pixels of the row
-                    dx = x - cx
-                    o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                    f = _skin_factor(prof, x - xi, y - yi, R_ring)
-                    D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
-                    tot += D
-                    mx += D * dx
-                    my += D * dy
-            if tot <= 0:
-                continue
-            cx += mx / tot
-            cy += my / tot
-            # Second pass: integral, moments, colour and smoothed peaks about the new centre.
-            tot = 0.0
-            mx = 0.0
-            my = 0.0
-            mxx = 0.0
-            myy = 0.0
-            mxy = 0.0
-            I0 = 0.0
-            I1 = 0.0
-            I2 = 0.0
-            cnt = 0
-            # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
-            Rc2 = (rh + 1.0) ** 2
+            e = int(R) + 1  # the disc fits a (2e + 1)² square: the buffers' size
             nb = (2 * e + 1) ** 2
             if bd.size < nb:
                 bd, bx, by = np.empty(nb), np.empty(nb), np.empty(nb)
             if gx.shape[1] < 2 * e + 2:
                 gx, gy = np.empty((2, 2 * e + 2)), np.empty((2, 2 * e + 2))
-            for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
-                dy = y - cy
-                half = math.sqrt(max(R * R - dy * dy, 0.0))
-                xa, xb = _owned_run(y, i, xs, ys, nb_ptr, nb_idx,
-                                    max(int(math.ceil(cx - half)), 0), min(int(cx + half), W - 1))
-                for x in range(xa, xb + 1):  # this seed's pixels of the row
-                    dx = x - cx
-                    o0, o1, o2 = _observed(rgb, lut, line, S, y, x)
-                    f = _skin_factor(prof, x - xi, y - yi, R_ring)
-                    D = Sl * f - (_WR * o0 + _WG * o1 + _WB * o2)
-                    tot += D
-                    mx += D * dx
-                    my += D * dy
-                    mxx += D * dx * dx
-                    myy += D * dy * dy
-                    mxy += D * dx * dy
-                    I0 += S[0] * f - o0
-                    I1 += S[1] * f - o1
-                    I2 += S[2] * f - o2
-                    bd[cnt] = D
-                    bx[cnt] = dx
-                    by[cnt] = dy
-                    cnt += 1
+            # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
+            cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring,
+                                                      xi, yi, R, i, xs, ys, nb_ptr, nb_idx, H, W,
+                                                      bd, bx, by)
+            if tot <= 0:
+                continue
+            cx += mx / tot
+            cy += my / tot
+            # Second pass: integral, moments, colour and smoothed peaks about the new centre.
+            cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring,
+                                                      xi, yi, R, i, xs, ys, nb_ptr, nb_idx, H, W,
+                                                      bd, bx, by)
+            mxx = 0.0
+            myy = 0.0
+            mxy = 0.0
+            for k in range(cnt):
+                mxx += bd[k] * bx[k] * bx[k]
+                myy += bd[k] * by[k] * by[k]
+                mxy += bd[k] * bx[k] * by[k]
+            # The centre from the core alone: the wide disc's rim adds skin noise, not signal.
+            Rc2 = (rh + 1.0) ** 2
             if tot > 0:
                 ux = mx / tot
                 uy = my / tot
