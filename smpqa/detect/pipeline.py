@@ -42,6 +42,7 @@ _UNDER_HAIR_MASS = 1.0
 # too wide for a line, is a crossing of hairs while its mass beyond the lines is under this
 # many smallest-dot areas (_is_hair; such crossings keep -1.2 to 0.6, dots under hairs ~1).
 _CROSSING_MASS = 0.5
+_CROSSING_WIDER = 1.5
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
@@ -319,7 +320,8 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     docs/detection.md). A dot under a hair keeps its own mass and width. Seen
     from the centre, the middle of a crossing can be wider than that: a seed
     that is hair from its seed pixel stays hair when its mass from the centre
-    is under ``_CROSSING_MASS`` x the smallest dot's area, whatever its width.
+    is under ``_CROSSING_MASS`` x the smallest dot's area, if it is at most
+    ``_CROSSING_WIDER`` px wider than that.
 
     Without the line opening (d_lo < 3 px), hairs side by side, shallow
     crossings and a hair's end on another are as wide as the smallest dot.
@@ -339,8 +341,9 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
                               reach, wide)
         hair[i] = f[:, 0] < area_lo  # NaN (not weighed, too wide) is not hair
     # Hair from its seed but too wide to weigh from its centre (the middle of a crossing is
-    # wider than a hair): hair still while its mass is under a fraction of a dot's.
-    j = i[np.isnan(f[:, 0]) & (f[:, 1] > wide)]
+    # wider than a hair, by up to _CROSSING_WIDER px): hair still while its mass is under a
+    # fraction of a dot's. (Much wider shapes are dots; the rim correction fails on them.)
+    j = i[np.isnan(f[:, 0]) & (f[:, 1] > wide) & (f[:, 1] <= wide + _CROSSING_WIDER)]
     f = _hair.line_excess(g, skin_lum[j], m[j, 0], m[j, 1], reach, np.inf)
     hair[j] = f[:, 0] < _CROSSING_MASS * math.pi * d_lo**2 / 4
     if d_lo >= _OPEN_D_LO:  # the line opening took the hairs out of the seeds
@@ -387,7 +390,7 @@ def _twin_axes(m, lam1, lam2):
 
 
 def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
-    """Which would-be twins are one dot with a hair across it (``_hair.twin_profile``).
+    """Which would-be twins are one dot stretched by a hair (see ``_hair.twin_profile``).
 
     Along the major axis, the darkening of two overlapping discs ends a disc's
     radius past the twin centres, and their middle is about as dark as those
@@ -396,6 +399,13 @@ def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
     (the dot) is darker than the would-be centres (one on the hair) by a
     factor of more than ``_TWIN_DEPTH``. Both must hold: twins touching a
     third dot run on too, and blurred twins can be darker in the middle.
+
+    A hair that ends on a dot or runs along its side, at an angle to the axis,
+    escapes that test. Such a shape is also one dot when the line map has a
+    pixel within 2 px of where the twin discs would end and, eroded by a disc
+    of ``_TWIN_ERODE`` x a twin's radius (which erases the hair, but only
+    shrinks twin discs about their centres), it keeps less than
+    ``_TWIN_KEEP`` x the twins' squared half-separation as ``lam1 - lam2``.
     """
     ux, uy, h, r_twin = _twin_axes(m, lam1, lam2)
     end = h + r_twin + _TWIN_RUN_ON
