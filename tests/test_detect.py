@@ -52,7 +52,7 @@ def test_stubble_hairs_are_not_dots(runs):
 
 def test_dots_at_the_edge_of_glare_are_found(runs):
     # Where glare brightens part of a dot's skin ring, the skin under the dot follows the ring
-    # (K._ring_profile): F1 0.9815 -> 0.988 on this photo. Dots in a glare's core, washed out
+    # (K._ring_profile): F1 0.9815 -> 0.987 on this photo. Dots in a glare's core, washed out
     # to under 10 % contrast, stay lost.
     score = runs["good_glare"][2]
     assert score.f1 >= 0.985 and score.precision >= 0.99

@@ -165,6 +165,7 @@ def _excess(g, inv, fx, fy, bx, by, body, peak, rim, work):
             best = max(best, ex)
     return best
 
+
 @njit(cache=True, parallel=True)
 def line_excess(g, skin, xs, ys, reach, wide):
     """Each seed's darkening mass beyond the lines through it, and its inscribed radius.
