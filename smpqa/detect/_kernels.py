@@ -497,9 +497,12 @@ def kept_seeds(cs, xs, ys, reach, frac, cell):
 
 @njit(cache=True, parallel=True)
 def ray_radius(cs, xs, ys, rmax):
-    """Median over 8 rays of the distance at which ``cs`` falls to half its value at the seed."""
+    """Median and longest of 8 rays' distances at which ``cs`` falls to half its seed value.
+
+    Returns an (N, 2) float32 array; a ray ends at ``rmax`` or at the image edge.
+    """
     H, W = cs.shape
-    out = np.empty(xs.size, np.float32)
+    out = np.empty((xs.size, 2), np.float32)
     dxs = np.array([1, 1, 0, -1, -1, -1, 0, 1])
     dys = np.array([0, 1, 1, 1, 0, -1, -1, -1])
     for i in prange(xs.size):
@@ -522,7 +525,8 @@ def ray_radius(cs, xs, ys, rmax):
                 prev = v
             rad[k] = r
         rad.sort()  # eight values: a sort is cheapest
-        out[i] = 0.5 * (rad[3] + rad[4])
+        out[i, 0] = 0.5 * (rad[3] + rad[4])
+        out[i, 1] = rad[7]
     return out
 
 

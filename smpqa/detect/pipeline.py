@@ -43,6 +43,7 @@ _UNDER_HAIR_MASS = 1.0
 # many smallest-dot areas (_is_hair; such crossings keep -1.2 to 0.6, dots under hairs ~1).
 _CROSSING_MASS = 0.5
 _CROSSING_WIDER = 1.5
+_LOPSIDED = 1.6  # a ray this many times the median's length: into a touching partner (_measure)
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
@@ -240,8 +241,13 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     rgb, g, line, cs = maps.rgb, maps.g, maps.line, maps.cs
     p, d_lo, d_hi, thresh, noise = st.params, st.d_lo, st.d_hi, st.thresh, st.noise
     sensitivity, px_per_mm = st.sensitivity, st.px_per_mm
-    r_half = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
+    rays = K.ray_radius(cs, xs, ys, np.float32(d_hi / 2 + 3))
     margin = 2.5 * math.sqrt(_SIGMA_P**2 + 1.0) + 1.0
+    # A dot wider than the margin does not reach a touching partner's centre with its window
+    # (r_half + margin): the pair would be measured as one cut-off dot, and not split. Where
+    # one ray runs much longer than the median (into the partner), the window reaches halfway.
+    r_half = np.where((rays[:, 1] > _LOPSIDED * rays[:, 0]) & (rays[:, 0] > margin),
+                      0.5 * (rays[:, 0] + rays[:, 1]), rays[:, 0]).astype(np.float32)
     # A neighbour can own a pixel of seed i's window only if it lies within twice the
     # window's reach (the outer skin annulus of the halo ratio, of a slightly larger disc).
     window = np.maximum(r_half + margin, 3.3 * r_half + 5) + 1
