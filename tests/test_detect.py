@@ -66,6 +66,36 @@ def test_touching_large_dots_are_both_found():
     assert score.median_abs_rel_diameter_error <= 0.05
 
 
+def test_twins_are_recentred_on_their_own_sides():
+    # Unequal touching discs (radii 4 and 2.5 px): the twin positions of two equal discs with
+    # the pair's moments miss the centres by 0.8 and 1.8 px; re-centred on each side of the
+    # pair, by 1.1 and 0.9 px (the cut at the bisector pulls the larger one outward).
+    import cv2
+
+    yy, xx = np.mgrid[0:60, 0:60].astype(float)
+    true = np.array([[26.0, 30.0], [32.5, 30.0]])
+    T = np.ones(xx.shape)
+    for (x, y), r in zip(true, (4.0, 2.5)):
+        T *= np.where((xx - x) ** 2 + (yy - y) ** 2 <= r * r, 0.3, 1.0)
+    cs = cv2.GaussianBlur((1 - T).astype(np.float32), (0, 0), 1.2)
+    mask = cs >= 0.5 * cs.max()
+    lam = np.linalg.eigvalsh(np.cov(np.c_[xx[mask], yy[mask]].T, bias=True))
+    h, r_twin = np.sqrt(lam[1] - lam[0]), 2 * np.sqrt(lam[0])
+    cx = xx[mask].mean()
+    start = np.array([[cx - h, 30.0], [cx + h, 30.0]])
+    args = (cs, start[:, 0].copy(), start[:, 1].copy(), np.full(2, r_twin), start[::-1, 0].copy(),
+            start[::-1, 1].copy(), 2)
+    got = K.twin_recentre(*args)
+    assert np.array_equal(got, K.twin_recentre.py_func(*args))
+    before = np.hypot(*(start - true).T)
+    after = np.hypot(*(got - true).T)
+    assert before.sum() > 2.0 and after.sum() < 0.8 * before.sum() and after.max() < 1.2
+    # No darkening around a centre: it stays.
+    still = K.twin_recentre(np.zeros((20, 20), np.float32), np.array([5.0]), np.array([5.0]),
+                            np.array([2.0]), np.array([9.0]), np.array([5.0]), 2)
+    assert still.tolist() == [[5.0, 5.0]]
+
+
 def _glare_scene(dx, glare=True):
     """Linear luminance: 6-px dots on flat skin, and one ``dx`` px right of a glare's centre.
 

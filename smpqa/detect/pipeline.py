@@ -43,6 +43,7 @@ _UNDER_HAIR_MASS = 1.0
 # many smallest-dot areas (_is_hair; such crossings keep -1.2 to 0.6, dots under hairs ~1).
 _CROSSING_MASS = 0.5
 _CROSSING_WIDER = 1.5
+_TWIN_ITERS = 2  # centroid steps that re-centre each twin on its side of the pair (_rows)
 _LOPSIDED = 1.6  # a ray this many times the median's length: into a touching partner (_measure)
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
@@ -305,7 +306,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     merged = ok & (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= _MERGE_FILL)
     merged[merged] = ~_stretched_by_hair(maps, m[merged], skin_lum[merged], lam1[merged],
                                          lam2[merged])
-    rows, src = _rows(m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
+    rows, src = _rows(cs, m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
     seen = frame_distance(rows["x"], rows["y"], cs.shape) >= meta[FRAME_MARGIN_KEY]
     rows, src = {k: v[seen] for k, v in rows.items()}, src[seen]
     rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
@@ -424,15 +425,25 @@ def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
     return ((run > end) & (depth > _TWIN_DEPTH)) | hair_part
 
 
-def _rows(m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
-    """Table columns and each row's seed index; merged dots are split along their major axis."""
+def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
+    """Table columns and each row's seed index; merged dots are split along their major axis.
+
+    The twins start where two equal discs with the pair's moments would lie and are then
+    re-centred on their own sides of the pair (``K.twin_recentre``), which follows unequal and
+    crowded pairs.
+    """
     idx = np.flatnonzero(ok)
     single = idx[~merged[idx]]
     twin = idx[merged[idx]]
     c, s, h, r_twin = _twin_axes(m[twin], lam1[twin], lam2[twin])
     src = np.concatenate([single, twin, twin])
-    x = np.concatenate([m[single, 0], m[twin, 0] + h * c, m[twin, 0] - h * c])
-    y = np.concatenate([m[single, 1], m[twin, 1] + h * s, m[twin, 1] - h * s])
+    ax, ay = m[twin, 0] + h * c, m[twin, 1] + h * s
+    bx, by = m[twin, 0] - h * c, m[twin, 1] - h * s
+    rt = np.concatenate([r_twin, r_twin])
+    new = K.twin_recentre(cs, np.concatenate([ax, bx]), np.concatenate([ay, by]), rt,
+                          np.concatenate([bx, ax]), np.concatenate([by, ay]), _TWIN_ITERS)
+    x = np.concatenate([m[single, 0], new[:, 0]])
+    y = np.concatenate([m[single, 1], new[:, 1]])
     rad = np.concatenate([r[single], r_twin, r_twin])
     skin_lab = linear_to_lab(skin[src])
     core_lab = linear_to_lab(core[src])
