@@ -42,7 +42,7 @@ _UNDER_HAIR_MASS = 1.0
 # too wide for a line, is a crossing of hairs while its mass beyond the lines is under this
 # many smallest-dot areas (_is_hair; such crossings keep -1.2 to 0.6, dots under hairs ~1).
 _CROSSING_MASS = 0.5
-_CROSSING_WIDER = 1.5
+_CROSSING_WIDER = 1.5  # px past the line width up to which such a seed is weighed so
 _TWIN_ITERS = 2  # centroid steps that re-centre each twin on its side of the pair (_rows)
 _LOPSIDED = 1.6  # a ray this many times the median's length: into a touching partner (_measure)
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
@@ -350,6 +350,7 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     # Hair from its seed but too wide to weigh from its centre (the middle of a crossing is
     # wider than a hair, by up to _CROSSING_WIDER px): hair still while its mass is under a
     # fraction of a dot's. (Much wider shapes are dots; the rim correction fails on them.)
+    # i and f are the centre pass's seeds and results.
     j = i[np.isnan(f[:, 0]) & (f[:, 1] > wide) & (f[:, 1] <= wide + _CROSSING_WIDER)]
     f = _hair.line_excess(g, skin_lum[j], m[j, 0], m[j, 1], reach, np.inf)
     hair[j] = f[:, 0] < _CROSSING_MASS * math.pi * d_lo**2 / 4
@@ -444,7 +445,7 @@ def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
                           np.concatenate([bx, ax]), np.concatenate([by, ay]), _TWIN_ITERS)
     x = np.concatenate([m[single, 0], new[:, 0]])
     y = np.concatenate([m[single, 1], new[:, 1]])
-    rad = np.concatenate([r[single], r_twin, r_twin])
+    rad = np.concatenate([r[single], rt])
     skin_lab = linear_to_lab(skin[src])
     core_lab = linear_to_lab(core[src])
     dl = skin_lab[:, 0] - core_lab[:, 0]
