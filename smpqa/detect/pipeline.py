@@ -13,7 +13,7 @@ from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..frame import FRAME_MARGIN_KEY, frame_distance
 from ..io import rgb8_view
-from . import _hair
+from . import _glare, _hair
 from . import _kernels as K
 from .params import DetectParams
 from .table import DotTable
@@ -70,10 +70,15 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
     return max(lo, 1.5), hi
 
 
-def _contrast_maps(rgb, block, open_lines, line_level):
+def _skin_level(rgb, block):
+    """The block skin level: the upper quartile of each tile's luminance, then a 3x3 median."""
     bg = K.block_percentile(rgb, SRGB8_TO_LINEAR, block, 0.75)
     if min(bg.shape) >= 3:  # a 3x3 median keeps clusters and glare out of the skin level
         bg = cv2.medianBlur(bg, 3)
+    return bg
+
+
+def _contrast_maps(rgb, bg, block, open_lines, line_level):
     # Darkening, its opening (lines narrower than 3 px, hairs, wiped out; not dots), the
     # line map and the smoothing, in one pass: see K.darkening.
     g, cs = np.empty(rgb.shape[:2], np.float32), np.empty(rgb.shape[:2], np.float32)
@@ -203,15 +208,22 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
             FRAME_MARGIN_KEY: d_hi / 2}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
-    maps = _Maps(rgb, *_contrast_maps(rgb, block, d_lo >= _OPEN_D_LO, 2.0 * p.min_contrast))
+    bg = _skin_level(rgb, block)
+    # White glare is taken out of the photo first (_glare): it washes dots out.
+    glare = _glare.find_glare(rgb, SRGB8_TO_LINEAR, bg, block, p.min_snr, math.pi * d_hi**2 / 4)
+    if glare is not None:
+        rgb = glare.rgb
+        bg = _skin_level(rgb, block)
+    meta["glare_fraction"] = 0.0 if glare is None else glare.fraction
+    maps = _Maps(rgb, *_contrast_maps(rgb, bg, block, d_lo >= _OPEN_D_LO, 2.0 * p.min_contrast))
     noise = _noise(maps.cs)
     thresh = max(p.min_contrast, p.min_snr * noise) / sensitivity
     meta.update(noise=noise, threshold=thresh)
     xs, ys = _seeds(maps.cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
         return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
-    return _measure(maps, xs, ys, _Setting(p, d_lo, d_hi, thresh, noise, sensitivity, px_per_mm),
-                    meta)
+    return _measure(maps, xs, ys, _Setting(p, d_lo, d_hi, thresh, noise, sensitivity, px_per_mm,
+                                           glare), meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +247,7 @@ class _Setting:
     noise: float  # pixel noise of the smoothed darkening
     sensitivity: float
     px_per_mm: float | None
+    glare: _glare.Glare | None  # the glare taken out of the photo, if any
 
 
 def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
@@ -294,7 +307,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # Too small by the near-skin size (the wide one can drown a small dot in skin texture),
     # too large by the wide one.
     ok &= (r_size > 0) & (2 * r_size >= 0.5 * d_lo) & (2 * r <= d_hi)
-    ok &= core_contrast >= p.min_contrast / sensitivity  # faint wide blobs: skin, not pigment
+    ok &= core_contrast >= _contrast_floor(st, m) / sensitivity  # faint blobs: skin, not pigment
     thin = (elong > p.max_elongation) | ((minor_d < d_lo) & (elong >= p.merge_elongation))
     ok &= ~thin | _dot_under_hair(g, skin_lum, m, ok & thin, d_lo, d_hi)
     ok[ok] = ~_is_hair(g, skin_lum[ok], xs[ok], ys[ok], m[ok], d_lo, d_hi)
@@ -315,6 +328,20 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     meta["blur_px"] = math.sqrt(sb2)
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
+
+
+def _contrast_floor(st: _Setting, m):
+    """The least relative darkening of a dot's disc: ``min_contrast``, and more under glare.
+
+    Where glare was taken out, the skin level left is uncertain by the glare estimate's
+    scatter, magnified by as much as the glare had shrunk the contrast: a dot must clear
+    ``min_snr`` times that.
+    """
+    p = st.params
+    if st.glare is None:
+        return p.min_contrast
+    x, y = np.nan_to_num(m[:, 0]), np.nan_to_num(m[:, 1])
+    return np.maximum(p.min_contrast, p.min_snr * st.glare.eps * st.glare.gain(x, y))
 
 
 def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):

@@ -1,0 +1,257 @@
+"""White glare on the scalp, found by the skin's colour and taken out of the photo.
+
+Glare (light reflected off the skin's surface: a flash, an oily scalp) is
+white. It is laid over the skin's own, diffuse light: a pixel under glare of
+strength a shows ``(1 - a) x diffuse + a`` in each linear channel, and its
+relative contrast shrinks by the diffuse share of its light. Glare leaves the
+skin's *chroma* alone, up to that same factor: red minus blue, ``C = R - B``,
+is ``(1 - a) x`` the diffuse skin's. So the skin's diffuse luminance is
+``k x C``, with ``k`` the photo's ratio of luminance to red-minus-blue on
+skin, and the glare is ``a = Y - k C``.
+
+A dot's pigment is not glare, though a grey pigment lowers ``C`` just as glare
+does: only pixels at least ``_SKIN_CUT`` x as bright as the block skin level
+(the detector's step 2) count, and the glare estimate is their normalised
+Gaussian average. Where it is over ``max(z x eps, _FLOOR)`` of the local
+light (``eps``: the estimate's own scatter over the photo), the excess is
+subtracted from all three channels. A photo with no such place is returned
+unchanged.
+
+The sums are made over cells of ``_CELL`` x ``_CELL`` px (every other pixel
+in both directions), smoothed on that coarse grid and interpolated back:
+glare is smooth at that scale, and a photo without glare costs one light
+pass over its pixels.
+
+Conventions as in ``_kernels``: images are indexed [row, column]; positions
+are (x = column, y = row) with pixel centres at integers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["Glare", "find_glare", "glare_sums", "subtract_glare"]
+
+_CELL = 8  # px per side of the coarse grid's cells
+_SIGMA = 4.0  # px: the Gaussian that averages the glare estimate (JPEG's chroma is coarse)
+_SKIN_CUT = 0.8  # a pixel this bright relative to the block skin level is skin, not pigment
+_FLOOR = 0.15  # glare under this share of the local light is left: it dims a dot by < 15 %
+_MIN_CHROMA = 0.05  # skin whose red-minus-blue is under this share of its luminance: no test
+_WR, _WG, _WB = 0.2126, 0.7152, 0.0722
+
+
+@dataclass(frozen=True, slots=True)
+class Glare:
+    """Glare found in a photo: the photo without it, and how sure the estimate is.
+
+    Attributes
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo with the glare over ``max(z x eps, _FLOOR)`` of the local
+        light subtracted (a new array).
+    removed : (Hc, Wc) float32
+        Glare subtracted, as a share of the local light, on the coarse grid.
+    eps : float
+        Robust scatter of the glare estimate (share of the local light) over
+        the photo's skin.
+    fraction : float
+        Share of the photo's area (coarse cells) it was taken out of.
+    """
+
+    rgb: np.ndarray
+    removed: np.ndarray
+    eps: float
+    fraction: float
+
+    def gain(self, x, y):
+        """How many times the glare had shrunk the relative contrast at (x, y): >= 1."""
+        share = _sample(self.removed, np.asarray(x, float), np.asarray(y, float))
+        return 1.0 / np.maximum(1.0 - share, 1e-3)
+
+
+@njit(cache=True, parallel=True)
+def glare_sums(rgb, lut, bg, block, cut, cell):
+    """Per ``cell`` x ``cell`` tile: the count of skin pixels and their luminance and R - B sums.
+
+    Every other pixel in both directions is read. A pixel is skin when its
+    linear luminance is at least ``cut`` x the block skin level ``bg``
+    (tiles of ``block`` px, bilinear between tile centres as in ``darkening``).
+
+    Returns
+    -------
+    (3, Hc, Wc) float32
+        Count, sum of luminance, sum of red minus blue (linear), with
+        ``Hc = ceil(H / cell)`` and ``Wc = ceil(W / cell)``.
+    """
+    H, W = rgb.shape[0], rgb.shape[1]
+    nby, nbx = bg.shape
+    hc, wc = (H + cell - 1) // cell, (W + cell - 1) // cell
+    nx = (W + 1) // 2  # the columns read: 0, 2, 4, ...
+    x0 = np.empty(nx, np.int64)  # the horizontal interpolation is the same on every row
+    x1 = np.empty(nx, np.int64)
+    wx = np.empty(nx)
+    for j in range(nx):
+        fx = (2 * j + 0.5) / block - 0.5
+        x0[j] = min(max(int(math.floor(fx)), 0), nbx - 1)
+        x1[j] = min(x0[j] + 1, nbx - 1)
+        wx[j] = min(max(fx - x0[j], 0.0), 1.0)
+    lr, lg, lb = _WR * lut, _WG * lut, _WB * lut
+    out = np.zeros((3, hc, wc), np.float32)
+    for cy in prange(hc):
+        top = np.empty(nx)
+        bottom = np.empty(nx)
+        acc = np.zeros((3, wc))
+        for y in range(cy * cell, min((cy + 1) * cell, H), 2):
+            fy = (y + 0.5) / block - 0.5
+            by0 = min(max(int(math.floor(fy)), 0), nby - 1)
+            by1 = min(by0 + 1, nby - 1)
+            wy = min(max(fy - by0, 0.0), 1.0)
+            for j in range(nx):
+                top[j] = (1 - wx[j]) * bg[by0, x0[j]] + wx[j] * bg[by0, x1[j]]
+                bottom[j] = (1 - wx[j]) * bg[by1, x0[j]] + wx[j] * bg[by1, x1[j]]
+            for j in range(nx):
+                x = 2 * j
+                r, b = rgb[y, x, 0], rgb[y, x, 2]
+                lum = lr[r] + lg[rgb[y, x, 1]] + lb[b]
+                if lum >= cut * (top[j] + wy * (bottom[j] - top[j])):
+                    cx = x // cell
+                    acc[0, cx] += 1.0
+                    acc[1, cx] += lum
+                    acc[2, cx] += lut[r] - lut[b]
+        for k in range(3):
+            for cx in range(wc):
+                out[k, cy, cx] = acc[k, cx]
+    return out
+
+
+@njit(cache=True, inline="always")
+def _coarse_at(a, cell, x, y):
+    """The coarse map ``a`` at pixel (x, y), bilinear between cell centres."""
+    hc, wc = a.shape
+    fx = (x + 0.5) / cell - 0.5
+    fy = (y + 0.5) / cell - 0.5
+    x0 = min(max(int(math.floor(fx)), 0), wc - 1)
+    y0 = min(max(int(math.floor(fy)), 0), hc - 1)
+    x1 = min(x0 + 1, wc - 1)
+    y1 = min(y0 + 1, hc - 1)
+    wx = min(max(fx - x0, 0.0), 1.0)
+    wy = min(max(fy - y0, 0.0), 1.0)
+    top = (1 - wx) * a[y0, x0] + wx * a[y0, x1]
+    bottom = (1 - wx) * a[y1, x0] + wx * a[y1, x1]
+    return top + wy * (bottom - top)
+
+
+@njit(cache=True, inline="always")
+def _encode(lut, v):
+    """The 8-bit code whose linear value (``lut``, increasing) is nearest ``v``."""
+    lo, hi = 0, lut.size - 1
+    if v <= lut[lo]:
+        return lo
+    if v >= lut[hi]:
+        return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if lut[mid] <= v:
+            lo = mid
+        else:
+            hi = mid
+    return lo if v - lut[lo] <= lut[hi] - v else hi
+
+
+@njit(cache=True, parallel=True)
+def subtract_glare(rgb, lut, glare, cell):
+    """``rgb`` less the glare (linear light, the same in each channel), re-encoded to 8 bits.
+
+    ``glare`` is on the coarse grid of ``cell`` px, interpolated between cell
+    centres; pixels where it is not positive keep their codes.
+    """
+    H, W = rgb.shape[0], rgb.shape[1]
+    out = np.empty_like(rgb)
+    for y in prange(H):
+        for x in range(W):
+            a = _coarse_at(glare, cell, x, y)
+            for c in range(3):
+                out[y, x, c] = _encode(lut, lut[rgb[y, x, c]] - a) if a > 0 else rgb[y, x, c]
+    return out
+
+
+def _median(v):
+    """The median of ``v``, from an even sample of at most ~65,000 of its values."""
+    return float(np.median(v[:: max(1, v.size // 65536)]))
+
+
+def _sample(a, x, y):
+    """Coarse map ``a`` at pixel positions (x, y), bilinear between cell centres (NumPy)."""
+    hc, wc = a.shape
+    fx = np.clip((x + 0.5) / _CELL - 0.5, 0, wc - 1)
+    fy = np.clip((y + 0.5) / _CELL - 0.5, 0, hc - 1)
+    x0 = np.minimum(np.floor(fx).astype(int), max(wc - 2, 0))
+    y0 = np.minimum(np.floor(fy).astype(int), max(hc - 2, 0))
+    x1, y1 = np.minimum(x0 + 1, wc - 1), np.minimum(y0 + 1, hc - 1)
+    wx, wy = fx - x0, fy - y0
+    top = (1 - wx) * a[y0, x0] + wx * a[y0, x1]
+    bottom = (1 - wx) * a[y1, x0] + wx * a[y1, x1]
+    return top + wy * (bottom - top)
+
+
+def find_glare(rgb, lut, bg, block, z, min_area):
+    """The photo without its white glare, or None when it has none worth taking out.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8
+        The photo (sRGB).
+    lut : (256,) float32
+        sRGB code -> linear light.
+    bg : (nby, nbx) float32
+        Block skin level (linear luminance) per ``block`` x ``block`` tile.
+    block : int
+        The tiles' side, px.
+    z : float
+        Glare is taken out where it exceeds ``z`` x its estimate's scatter
+        (and ``_FLOOR`` of the local light).
+    min_area : float
+        Patches of glare smaller than this (px²) are left: the pale rim of a
+        large grey dot can look like a small one.
+
+    Returns
+    -------
+    Glare or None
+        None also when the skin has too little colour to tell glare by (a grey
+        photo), or too few skin pixels.
+    """
+    H, W = rgb.shape[:2]
+    n, ysum, csum = glare_sums(rgb, lut, bg, block, _SKIN_CUT, _CELL)
+    full = n >= 0.5 * np.max(n)  # cells that are mostly skin
+    use = full & (csum > 0)
+    if use.sum() < 16:
+        return None
+    # The skin's red - blue per unit of luminance: glare lowers it, so the median over cells.
+    chroma = _median(csum[use] / ysum[use])
+    if not chroma >= _MIN_CHROMA:
+        return None
+    s = math.sqrt(max(_SIGMA**2 - _CELL**2 / 12, 0.0)) / _CELL  # the cells average too
+    gn, gy, gc = (cv2.GaussianBlur(a, (0, 0), s) if s > 0 else a for a in (n, ysum, csum))
+    ok = gn > 0.05 * np.max(gn)
+    # Glare over all the light, 1 - diffuse / all (0 where there is no skin to tell by).
+    share = np.where(ok, 1.0 - gc / (chroma * np.where(ok, gy, 1.0)), 0.0).astype(np.float32)
+    vals = share[ok & full]
+    med = _median(vals)
+    eps = 1.4826 * _median(np.abs(vals - med))
+    removed = np.maximum(share - med - max(z * eps, _FLOOR), 0.0).astype(np.float32)
+    n_cc, label, stats, _ = cv2.connectedComponentsWithStats((removed > 0).astype(np.uint8),
+                                                             connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] * _CELL**2 < min_area
+    small[0] = False  # the background label
+    removed[small[label]] = 0.0
+    if not removed.max() > 0:
+        return None
+    # The coarse map holds luminance per skin sample; the glare's light is share x that.
+    light = np.where(ok, gy / np.maximum(gn, 1e-12), 0.0)
+    out = subtract_glare(rgb, lut, (removed * light).astype(np.float32), _CELL)
+    return Glare(out, removed, eps, float(np.mean(removed > 0)))
