@@ -103,8 +103,12 @@ def test_kernels_match_their_python():
     lin = SRGB8_TO_LINEAR[plain[0, 0]]
     np.testing.assert_allclose(csum, 4 * (lin[0] - lin[2]), rtol=1e-5)
     coarse = np.linspace(0, 0.3, fast[0].size, dtype=np.float32).reshape(fast[0].shape)
-    np.testing.assert_array_equal(_glare.subtract_glare(rgb, SRGB8_TO_LINEAR, coarse, 4),
-                                  _glare.subtract_glare.py_func(rgb, SRGB8_TO_LINEAR, coarse, 4))
+    coarse[:3] = 0  # rows with no glare are copied
+    out = _glare.subtract_glare(rgb, SRGB8_TO_LINEAR, coarse, 4)
+    np.testing.assert_array_equal(out, _glare.subtract_glare.py_func(rgb, SRGB8_TO_LINEAR,
+                                                                      coarse, 4))
+    np.testing.assert_array_equal(out[:10], rgb[:10])  # the interpolation reaches row 10
+    assert np.all(out[20:] <= rgb[20:]) and np.any(out[20:] < rgb[20:])
 
 
 def test_codes_are_encoded_to_the_nearest():
@@ -157,3 +161,15 @@ def test_dots_under_glare_are_found_and_deeper(monkeypatch):
     # The glare's first 15 % of the light is left (_FLOOR): under strong glare that still
     # hides up to half of a dot's depth (median 0.22-0.28 against 0.39, seeds 1-4).
     assert 0.5 * photo.truth["depth"] < np.median(dots["depth"][rows]) < photo.truth["depth"]
+
+
+def test_glare_removal_can_be_switched_off():
+    from smpqa.detect import DetectParams
+
+    rgb, _, _ = _photo()
+    on = detect_dots(rgb, diameter_px=(4, 20))
+    off = detect_dots(rgb, diameter_px=(4, 20), params=DetectParams(remove_glare=False))
+    assert on.meta["glare_fraction"] > 0 and off.meta["glare_fraction"] == 0
+    assert len(on) > len(off)  # the dots in the glare's core
+    with pytest.raises(ValueError, match="remove_glare"):
+        DetectParams(remove_glare="yes")

@@ -6,8 +6,9 @@ strength a shows ``(1 - a) x diffuse + a`` in each linear channel, and its
 relative contrast shrinks by the diffuse share of its light. Glare leaves the
 skin's *chroma* alone, up to that same factor: red minus blue, ``C = R - B``,
 is ``(1 - a) x`` the diffuse skin's. So the skin's diffuse luminance is
-``k x C``, with ``k`` the photo's ratio of luminance to red-minus-blue on
-skin, and the glare is ``a = Y - k C``.
+``C / chroma``, with ``chroma`` the photo's median ratio of red-minus-blue to
+luminance on skin, and the glare is the rest of the luminance ``Y``: its share
+of the light is ``1 - C / (chroma x Y)``.
 
 A dot's pigment is not glare, though a grey pigment lowers ``C`` just as glare
 does: only pixels at least ``_SKIN_CUT`` x as bright as the block skin level
@@ -168,11 +169,22 @@ def subtract_glare(rgb, lut, glare, cell):
     """``rgb`` less the glare (linear light, the same in each channel), re-encoded to 8 bits.
 
     ``glare`` is on the coarse grid of ``cell`` px, interpolated between cell
-    centres; pixels where it is not positive keep their codes.
+    centres; pixels where it is not positive keep their codes (rows with none
+    are copied).
     """
     H, W = rgb.shape[0], rgb.shape[1]
+    hc, wc = glare.shape
+    rowmax = np.empty(hc)
+    for c in range(hc):
+        rowmax[c] = glare[c].max()
     out = np.empty_like(rgb)
     for y in prange(H):
+        fy = (y + 0.5) / cell - 0.5
+        y0 = min(max(int(math.floor(fy)), 0), hc - 1)
+        y1 = min(y0 + 1, hc - 1)
+        if not (rowmax[y0] > 0 or rowmax[y1] > 0):
+            out[y] = rgb[y]
+            continue
         for x in range(W):
             a = _coarse_at(glare, cell, x, y)
             for c in range(3):
@@ -225,7 +237,6 @@ def find_glare(rgb, lut, bg, block, z, min_area):
         None also when the skin has too little colour to tell glare by (a grey
         photo), or too few skin pixels.
     """
-    H, W = rgb.shape[:2]
     n, ysum, csum = glare_sums(rgb, lut, bg, block, _SKIN_CUT, _CELL)
     full = n >= 0.5 * np.max(n)  # cells that are mostly skin
     use = full & (csum > 0)
@@ -244,7 +255,7 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     med = _median(vals)
     eps = 1.4826 * _median(np.abs(vals - med))
     removed = np.maximum(share - med - max(z * eps, _FLOOR), 0.0).astype(np.float32)
-    n_cc, label, stats, _ = cv2.connectedComponentsWithStats((removed > 0).astype(np.uint8),
+    _, label, stats, _ = cv2.connectedComponentsWithStats((removed > 0).astype(np.uint8),
                                                              connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] * _CELL**2 < min_area
     small[0] = False  # the background label

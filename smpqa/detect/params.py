@@ -37,6 +37,10 @@ class DetectParams:
     blur_px : float or None
         Optical blur (Gaussian sigma, px) to correct diameters for; None
         estimates it from the photo.
+    remove_glare : bool
+        Take white glare out of the photo before the dots are found and
+        measured (docs/detection.md, step 1a). White objects in the photo
+        (paper, a printed marker) look like glare to that step.
     """
 
     min_contrast: float = 0.10
@@ -46,6 +50,7 @@ class DetectParams:
     merge_elongation: float = 1.5
     background_block: int | None = None
     blur_px: float | None = None
+    remove_glare: bool = True
 
     def __post_init__(self):
         for name in ("min_contrast", "min_snr", "saddle", "max_elongation", "merge_elongation"):
@@ -60,3 +65,6 @@ class DetectParams:
             raise ValueError("DetectParams.background_block must be >= 4 px")
         if self.blur_px is not None and not (math.isfinite(self.blur_px) and self.blur_px >= 0):
             raise ValueError("DetectParams.blur_px must be >= 0")
+        if not isinstance(self.remove_glare, bool):
+            raise ValueError(f"DetectParams.remove_glare must be True or False, "
+                             f"got {self.remove_glare!r}")

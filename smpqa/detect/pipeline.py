@@ -210,7 +210,8 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
     bg = _skin_level(rgb, block)
     # White glare is taken out of the photo first (_glare): it washes dots out.
-    glare = _glare.find_glare(rgb, SRGB8_TO_LINEAR, bg, block, p.min_snr, math.pi * d_hi**2 / 4)
+    glare = (_glare.find_glare(rgb, SRGB8_TO_LINEAR, bg, block, p.min_snr, math.pi * d_hi**2 / 4)
+             if p.remove_glare else None)
     if glare is not None:
         rgb = glare.rgb
         bg = _skin_level(rgb, block)
