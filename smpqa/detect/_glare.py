@@ -106,15 +106,18 @@ def glare_sums(rgb, lut, bg, block, cut, cell):
     for cy in prange(hc):
         top = np.empty(nx)
         bottom = np.empty(nx)
+        row0 = -1
         acc = np.zeros((3, wc))
         for y in range(cy * cell, min((cy + 1) * cell, H), 2):
             fy = (y + 0.5) / block - 0.5
             by0 = min(max(int(math.floor(fy)), 0), nby - 1)
             by1 = min(by0 + 1, nby - 1)
             wy = min(max(fy - by0, 0.0), 1.0)
-            for j in range(nx):
-                top[j] = (1 - wx[j]) * bg[by0, x0[j]] + wx[j] * bg[by0, x1[j]]
-                bottom[j] = (1 - wx[j]) * bg[by1, x0[j]] + wx[j] * bg[by1, x1[j]]
+            if by0 != row0:  # the two block rows, interpolated along x, once per block row
+                row0 = by0
+                for j in range(nx):
+                    top[j] = (1 - wx[j]) * bg[by0, x0[j]] + wx[j] * bg[by0, x1[j]]
+                    bottom[j] = (1 - wx[j]) * bg[by1, x0[j]] + wx[j] * bg[by1, x1[j]]
             for j in range(nx):
                 x = 2 * j
                 r, b = rgb[y, x, 0], rgb[y, x, 2]
@@ -251,7 +254,7 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     ok = gn > 0.05 * np.max(gn)
     # Glare over all the light, 1 - diffuse / all (0 where there is no skin to tell by).
     share = np.where(ok, 1.0 - gc / (chroma * np.where(ok, gy, 1.0)), 0.0).astype(np.float32)
-    vals = share[ok & full]
+    vals = share[ok & full]  # (_median samples ~65,000 of them)
     med = _median(vals)
     eps = 1.4826 * _median(np.abs(vals - med))
     removed = np.maximum(share - med - max(z * eps, _FLOOR), 0.0).astype(np.float32)
