@@ -1106,8 +1106,15 @@ def _ring_ok(x, y, sx, sy, line, cs, t_low, safe2, jx, jy, nj):
     return not (line.shape[0] > 1 and line[y, x] == line[y, x])
 
 
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
+def _mates(x, y, xc, yc, mx, my):
+    """Is pixel (x, y) nearer the dot's twin at (mx, my) than the dot at (xc, yc)? (NaN: none)"""
+    return (x - mx) ** 2 + (y - my) ** 2 < (x - xc) ** 2 + (y - yc) ** 2
+
+
 @njit(cache=True, parallel=True)
-def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx):
+def halo_ratio(g, line, cs, t_low, xs, ys, r, mate_x, mate_y, seed, own_x, own_y, nb_ptr,
+               nb_idx):
     """Mean darkening in the annulus [r + 1, 2r + 1] over that inside r / 2 (linear light).
 
     ``xs``/``ys``/``r`` describe each dot (refined centre, radius); ``seed`` is
@@ -1115,7 +1122,9 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
     ownership. The skin level is the median of the annulus [3r + 2, 3r + 4]
     (sampled on two circles), beyond the reach of a halo (one that spreads a
     radius past the edge is down to 1 % there); other dots' and hairs' pixels
-    are left out of both annuli.
+    are left out of both annuli. The twins of a split pair share their seed:
+    ``mate_x``/``mate_y`` hold each one's twin (NaN for a single dot), and
+    pixels nearer the twin are left out too.
     """
     H, W = cs.shape
     n = xs.size
@@ -1131,6 +1140,7 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
             ri = r[i]
             si = seed[i]
             xc, yc = xs[i], ys[i]
+            mx, my = mate_x[i], mate_y[i]
             sx, sy = own_x[si], own_y[si]
             safe2 = _safe2(si, own_x, own_y, nb_ptr, nb_idx)
             # The neighbours that may own a pixel of either annulus (within 3r + 5 of the
@@ -1155,8 +1165,8 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
                     x = int(round(xc + rad * ct))
                     y = int(round(yc + rad * st))
                     ct, st = ct * cd - st * sd, st * cd + ct * sd  # the next angle, by rotation
-                    if 0 <= x < W and 0 <= y < H and _ring_ok(x, y, sx, sy, line, cs, t_low,
-                                                              safe2, jx, jy, nj):
+                    if (0 <= x < W and 0 <= y < H and not _mates(x, y, xc, yc, mx, my)
+                            and _ring_ok(x, y, sx, sy, line, cs, t_low, safe2, jx, jy, nj)):
                         buf[nb] = g[y, x]
                         nb += 1
             if nb < 6:
@@ -1178,8 +1188,8 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, seed, own_x, own_y, nb_ptr, nb_idx
                     if d2 <= rc2:
                         core += skin - g[y, x]
                         nc += 1
-                    elif r1 <= d2 <= r2 and _ring_ok(x, y, sx, sy, line, cs, t_low, safe2, jx,
-                                                     jy, nj):
+                    elif (r1 <= d2 <= r2 and not _mates(x, y, xc, yc, mx, my)
+                          and _ring_ok(x, y, sx, sy, line, cs, t_low, safe2, jx, jy, nj)):
                         ring += skin - g[y, x]
                         nr += 1
             if nc > 0 and nr > 0 and core > 0:

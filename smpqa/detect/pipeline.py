@@ -320,11 +320,12 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     merged = ok & (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= _MERGE_FILL)
     merged[merged] = ~_stretched_by_hair(maps, m[merged], skin_lum[merged], lam1[merged],
                                          lam2[merged])
-    rows, src = _rows(cs, m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
+    rows, src, mate = _rows(cs, m, r_size, elong, merged, skin, core, snr, ok, lam1, lam2)
     seen = frame_distance(rows["x"], rows["y"], cs.shape) >= meta[FRAME_MARGIN_KEY]
-    rows, src = {k: v[seen] for k, v in rows.items()}, src[seen]
+    rows, src, mate = {k: v[seen] for k, v in rows.items()}, src[seen], mate[seen]
     rows["halo_ratio"] = K.halo_ratio(g, line, cs, t_low, rows["x"], rows["y"],
-                                      rows["diameter_px"] / 2, src, xs, ys, nb_ptr, nb_idx)
+                                      rows["diameter_px"] / 2, mate[:, 0], mate[:, 1], src, xs,
+                                      ys, nb_ptr, nb_idx)
     if px_per_mm:
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     meta["blur_px"] = math.sqrt(sb2)
@@ -455,11 +456,11 @@ def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
 
 
 def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
-    """Table columns and each row's seed index; merged dots are split along their major axis.
+    """Table columns, each row's seed index and its twin's position (NaN for a single dot).
 
-    The twins start where two equal discs with the pair's moments would lie and are then
-    re-centred on their own sides of the pair (``K.twin_recentre``), which follows unequal and
-    crowded pairs.
+    Merged dots are split along their major axis. The twins start where two equal discs with
+    the pair's moments would lie and are then re-centred on their own sides of the pair
+    (``K.twin_recentre``), which follows unequal and crowded pairs.
     """
     idx = np.flatnonzero(ok)
     single = idx[~merged[idx]]
@@ -473,6 +474,8 @@ def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
                           np.concatenate([bx, ax]), np.concatenate([by, ay]), _TWIN_ITERS)
     x = np.concatenate([m[single, 0], new[:, 0]])
     y = np.concatenate([m[single, 1], new[:, 1]])
+    nt = twin.size
+    mate = np.concatenate([np.full((single.size, 2), np.nan), new[nt:, :2], new[:nt, :2]])
     rad = np.concatenate([r[single], rt])
     skin_lab = linear_to_lab(skin[src])
     core_lab = linear_to_lab(core[src])
@@ -486,4 +489,4 @@ def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
         "merged": np.concatenate([np.zeros(single.size, bool), np.ones(2 * twin.size, bool)]),
         "snr": snr[src],
     }
-    return rows, src
+    return rows, src, mate
