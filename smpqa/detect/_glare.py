@@ -62,12 +62,20 @@ class Glare:
         the photo's skin.
     fraction : float
         Share of the photo's area (coarse cells) it was taken out of.
+    left : (Hc, Wc) float32
+        Glare left in the corrected photo where glare was taken out (linear
+        light, the same in each channel; 0 elsewhere), on the coarse grid.
     """
 
     rgb: np.ndarray
     removed: np.ndarray
     eps: float
     fraction: float
+    left: np.ndarray
+
+    def left_at(self, x, y):
+        """The glare left at (x, y), linear light: what colours measured there still hold."""
+        return _sample(self.left, np.asarray(x, float), np.asarray(y, float))
 
     def gain(self, x, y):
         """How many times the glare had shrunk the relative contrast at (x, y): >= 1."""
@@ -257,7 +265,8 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     vals = share[ok & full]  # (_median samples ~65,000 of them)
     med = _median(vals)
     eps = 1.4826 * _median(np.abs(vals - med))
-    removed = np.maximum(share - med - max(z * eps, _FLOOR), 0.0).astype(np.float32)
+    floor = max(z * eps, _FLOOR)
+    removed = np.maximum(share - med - floor, 0.0).astype(np.float32)
     _, label, stats, _ = cv2.connectedComponentsWithStats((removed > 0).astype(np.uint8),
                                                              connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] * _CELL**2 < min_area
@@ -268,4 +277,5 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     # The coarse map holds luminance per skin sample; the glare's light is share x that.
     light = np.where(ok, gy / np.maximum(gn, 1e-12), 0.0)
     out = subtract_glare(rgb, lut, (removed * light).astype(np.float32), _CELL)
-    return Glare(out, removed, eps, float(np.mean(removed > 0)))
+    left = np.where(removed > 0, floor * light, 0.0).astype(np.float32)
+    return Glare(out, removed, eps, float(np.mean(removed > 0)), left)

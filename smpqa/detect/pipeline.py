@@ -312,6 +312,10 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     thin = (elong > p.max_elongation) | ((minor_d < d_lo) & (elong >= p.merge_elongation))
     ok &= ~thin | _dot_under_hair(g, skin_lum, m, ok & thin, d_lo, d_hi)
     ok[ok] = ~_is_hair(g, skin_lum[ok], xs[ok], ys[ok], m[ok], d_lo, d_hi)
+    # Colours: where glare was taken out, the first share of it is still in the photo (_glare).
+    if st.glare is not None:
+        skin = np.clip(skin - st.glare.left_at(np.nan_to_num(m[:, 0]),
+                                               np.nan_to_num(m[:, 1]))[:, None], 1e-5, None)
     core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
