@@ -168,7 +168,8 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
         Dots whose centre lies within half the largest expected diameter of
         the photo's frame are not reported: ``meta["frame_margin_px"]``
         holds that margin, which areas counted over must leave out
-        (:mod:`smpqa.frame`).
+        (:mod:`smpqa.frame`). ``meta["glare_fraction"]`` is the share of
+        the photo's area whose glare was taken out (0 when none).
 
     Raises
     ------
@@ -179,21 +180,26 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
 
     Notes
     -----
-    Luminance is taken in linear light and divided by a robust local skin
-    level, so the threshold is a relative darkening, unaffected by uneven
-    light. Seeds are local maxima of the lightly smoothed darkening; seeds
-    joined by no saddle are one dot. Each dot's darkening (skin - observed) is
-    integrated over its neighbourhood: the integral is unchanged by blur and
-    JPEG, so the diameter follows from the integral over the peak, corrected
-    for the optical blur that the dots' second moments reveal. See
-    docs/detection.md.
+    White glare is first taken out of the photo where it dims the dots: glare
+    leaves the skin's chroma unchanged, which tells the skin's own light from
+    it (``DetectParams.remove_glare``). Luminance is taken in linear light
+    and divided by a robust local skin level, so the threshold is a relative
+    darkening, unaffected by uneven light. Seeds are local maxima of the
+    lightly smoothed darkening; seeds joined by no saddle are one dot. Each
+    dot's darkening (skin - observed) is integrated over its neighbourhood:
+    the integral is unchanged by blur and JPEG, so the diameter follows from
+    the integral over the peak, corrected for the optical blur that the dots'
+    second moments reveal. See docs/detection.md.
 
     Examples
     --------
     >>> from smpqa import synth, detect_dots
     >>> photo = synth.render(synth.preset("good_light", width_px=300, height_px=200))
     >>> dots = detect_dots(photo.image, px_per_mm=photo.scene.px_per_mm)
-    >>> abs(len(dots) - len(photo.dots["x"])) < 10
+    >>> from smpqa.frame import frame_distance  # dots along the frame are not reported
+    >>> t, margin = photo.dots, dots.meta["frame_margin_px"]
+    >>> shown = frame_distance(t["x"], t["y"], photo.image.shape[:2]) >= margin
+    >>> abs(len(dots) - int(shown.sum())) <= 2
     True
     """
     p = params or DetectParams()
