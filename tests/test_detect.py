@@ -54,7 +54,7 @@ def test_dots_under_glare_are_found(runs):
     # Where glare brightens part of a dot's skin ring, the skin under the dot follows the ring
     # (K._ring_profile): F1 0.9815 -> 0.987 on this photo. Dots in a glare's core, washed out
     # under the 10 % contrast floor, were lost until the glare was taken out of the photo
-    # (smpqa.detect._glare; tests/test_glare.py): F1 0.994.
+    # (smpqa.detect._glare; tests/test_glare.py): F1 0.997.
     score = runs["good_glare"][2]
     assert score.f1 >= 0.99 and score.precision >= 0.99
     assert runs["good_glare"][1].meta["glare_fraction"] > 0

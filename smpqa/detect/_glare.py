@@ -20,8 +20,10 @@ unchanged.
 
 The sums are made over cells of ``_CELL`` x ``_CELL`` px (every other pixel
 in both directions), smoothed on that coarse grid and interpolated back:
-glare is smooth at that scale, and a photo without glare costs one light
-pass over its pixels.
+glare is smooth at that scale. A first look on cells of ``_FIRST_CELL`` px
+decides whether there is glare at all, so that a photo without it costs one
+light pass over its pixels; the finer cells follow a glare's steep edge
+better (on dark skin, F1 0.980 -> 0.987 under glare).
 
 Conventions as in ``_kernels``: images are indexed [row, column]; positions
 are (x = column, y = row) with pixel centres at integers.
@@ -38,7 +40,8 @@ from numba import njit, prange
 
 __all__ = ["Glare", "find_glare", "glare_sums", "subtract_glare"]
 
-_CELL = 8  # px per side of the coarse grid's cells
+_CELL = 4  # px per side of the coarse grid's cells
+_FIRST_CELL = 8  # ... of the first look's, which only decides whether there is glare
 _SIGMA = 4.0  # px: the Gaussian that averages the glare estimate (JPEG's chroma is coarse)
 _SKIN_CUT = 0.8  # a pixel this bright relative to the block skin level is skin, not pigment
 _FLOOR = 0.15  # glare under this share of the local light is left: it dims a dot by < 15 %
@@ -75,11 +78,11 @@ class Glare:
 
     def left_at(self, x, y):
         """The glare left at (x, y), linear light: what colours measured there still hold."""
-        return _sample(self.left, np.asarray(x, float), np.asarray(y, float))
+        return _sample(self.left, np.asarray(x, float), np.asarray(y, float), _CELL)
 
     def gain(self, x, y):
         """How many times the glare had shrunk the relative contrast at (x, y): >= 1."""
-        share = _sample(self.removed, np.asarray(x, float), np.asarray(y, float))
+        share = _sample(self.removed, np.asarray(x, float), np.asarray(y, float), _CELL)
         return 1.0 / np.maximum(1.0 - share, 1e-3)
 
 
@@ -208,11 +211,11 @@ def _median(v):
     return float(np.median(v[:: max(1, v.size // 65536)]))
 
 
-def _sample(a, x, y):
+def _sample(a, x, y, cell):
     """Coarse map ``a`` at pixel positions (x, y), bilinear between cell centres (NumPy)."""
     hc, wc = a.shape
-    fx = np.clip((x + 0.5) / _CELL - 0.5, 0, wc - 1)
-    fy = np.clip((y + 0.5) / _CELL - 0.5, 0, hc - 1)
+    fx = np.clip((x + 0.5) / cell - 0.5, 0, wc - 1)
+    fy = np.clip((y + 0.5) / cell - 0.5, 0, hc - 1)
     x0 = np.minimum(np.floor(fx).astype(int), max(wc - 2, 0))
     y0 = np.minimum(np.floor(fy).astype(int), max(hc - 2, 0))
     x1, y1 = np.minimum(x0 + 1, wc - 1), np.minimum(y0 + 1, hc - 1)
@@ -248,7 +251,23 @@ def find_glare(rgb, lut, bg, block, z, min_area):
         None also when the skin has too little colour to tell glare by (a grey
         photo), or too few skin pixels.
     """
-    n, ysum, csum = glare_sums(rgb, lut, bg, block, _SKIN_CUT, _CELL)
+    for cell in (_FIRST_CELL, _CELL):
+        found = _estimate(rgb, lut, bg, block, z, min_area, cell)
+        if found is None:
+            return None
+    removed, light, eps, floor = found
+    out = subtract_glare(rgb, lut, (removed * light).astype(np.float32), _CELL)
+    left = np.where(removed > 0, floor * light, 0.0).astype(np.float32)
+    return Glare(out, removed, eps, float(np.mean(removed > 0)), left)
+
+
+def _estimate(rgb, lut, bg, block, z, min_area, cell):
+    """The glare over ``cell`` px cells: (removed, light, eps, floor), or None (see find_glare).
+
+    ``removed`` is the share of the light to take out; ``light`` the skin's luminance per
+    cell; ``floor`` the share left in the photo where glare is taken out.
+    """
+    n, ysum, csum = glare_sums(rgb, lut, bg, block, _SKIN_CUT, cell)
     full = n >= 0.5 * np.max(n)  # cells that are mostly skin
     use = full & (csum > 0)
     if use.sum() < 16:
@@ -257,7 +276,7 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     chroma = _median(csum[use] / ysum[use])
     if not chroma >= _MIN_CHROMA:
         return None
-    s = math.sqrt(max(_SIGMA**2 - _CELL**2 / 12, 0.0)) / _CELL  # the cells average too
+    s = math.sqrt(max(_SIGMA**2 - cell**2 / 12, 0.0)) / cell  # the cells average too
     gn, gy, gc = (cv2.GaussianBlur(a, (0, 0), s) if s > 0 else a for a in (n, ysum, csum))
     ok = gn > 0.05 * np.max(gn)
     # Glare over all the light, 1 - diffuse / all (0 where there is no skin to tell by).
@@ -268,14 +287,12 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     floor = max(z * eps, _FLOOR)
     removed = np.maximum(share - med - floor, 0.0).astype(np.float32)
     _, label, stats, _ = cv2.connectedComponentsWithStats((removed > 0).astype(np.uint8),
-                                                             connectivity=8)
-    small = stats[:, cv2.CC_STAT_AREA] * _CELL**2 < min_area
+                                                         connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] * cell**2 < min_area
     small[0] = False  # the background label
     removed[small[label]] = 0.0
     if not removed.max() > 0:
         return None
     # The coarse map holds luminance per skin sample; the glare's light is share x that.
     light = np.where(ok, gy / np.maximum(gn, 1e-12), 0.0)
-    out = subtract_glare(rgb, lut, (removed * light).astype(np.float32), _CELL)
-    left = np.where(removed > 0, floor * light, 0.0).astype(np.float32)
-    return Glare(out, removed, eps, float(np.mean(removed > 0)), left)
+    return removed, light, eps, floor
