@@ -38,6 +38,8 @@ import cv2
 import numpy as np
 from numba import njit, prange
 
+from ._kernels import _WB, _WG, _WR  # Rec. 709 luminance weights
+
 __all__ = ["Glare", "find_glare", "glare_sums", "subtract_glare"]
 
 _CELL = 4  # px per side of the coarse grid's cells
@@ -46,7 +48,6 @@ _SIGMA = 4.0  # px: the Gaussian that averages the glare estimate (JPEG's chroma
 _SKIN_CUT = 0.8  # a pixel this bright relative to the block skin level is skin, not pigment
 _FLOOR = 0.15  # glare under this share of the local light is left: it dims a dot by < 15 %
 _MIN_CHROMA = 0.05  # skin whose red-minus-blue is under this share of its luminance: no test
-_WR, _WG, _WB = 0.2126, 0.7152, 0.0722
 
 
 @dataclass(frozen=True, slots=True)
