@@ -112,6 +112,12 @@ def test_kernels_match_their_python():
     np.testing.assert_array_equal(out, _glare.subtract_glare.py_func(rgb, SRGB8_TO_LINEAR,
                                                                       coarse, 4))
     np.testing.assert_array_equal(out[:10], rgb[:10])  # the interpolation reaches row 10
+    # Reading the coarse map at pixel positions: at a cell's centre, its own value.
+    xs, ys = np.array([1.5, 9.5, 0.0, 200.0]), np.array([1.5, 13.5, -3.0, 15.5])
+    at = _glare.sample_coarse(coarse, 4, xs, ys)
+    np.testing.assert_array_equal(at, _glare.sample_coarse.py_func(coarse, 4, xs, ys))
+    assert at[0] == coarse[0, 0] and at[1] == coarse[3, 2] and at[2] == coarse[0, 0]
+    assert coarse[3, -1] > 0 and at[3] == pytest.approx(0.5 * (coarse[3, -1] + coarse[4, -1]))
     assert np.all(out[20:] <= rgb[20:]) and np.any(out[20:] < rgb[20:])
 
 

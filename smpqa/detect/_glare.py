@@ -38,9 +38,9 @@ import cv2
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _WB, _WG, _WR  # Rec. 709 luminance weights
+from ._kernels import _WB, _WG, _WR, tile_lerp  # Rec. 709 luminance weights
 
-__all__ = ["Glare", "find_glare", "glare_sums", "subtract_glare"]
+__all__ = ["Glare", "find_glare", "glare_sums", "sample_coarse", "subtract_glare"]
 
 _CELL = 4  # px per side of the coarse grid's cells
 _FIRST_CELL = 8  # ... of the first look's, which only decides whether there is glare
@@ -79,11 +79,11 @@ class Glare:
 
     def left_at(self, x, y):
         """The glare left at (x, y), linear light: what colours measured there still hold."""
-        return _sample(self.left, np.asarray(x, float), np.asarray(y, float), _CELL)
+        return _at(self.left, x, y)
 
     def gain(self, x, y):
         """How many times the glare had shrunk the relative contrast at (x, y): >= 1."""
-        share = _sample(self.removed, np.asarray(x, float), np.asarray(y, float), _CELL)
+        share = _at(self.removed, x, y)
         return 1.0 / np.maximum(1.0 - share, 1e-3)
 
 
@@ -109,10 +109,7 @@ def glare_sums(rgb, lut, bg, block, cut, cell):
     x1 = np.empty(nx, np.int64)
     wx = np.empty(nx)
     for j in range(nx):
-        fx = (2 * j + 0.5) / block - 0.5
-        x0[j] = min(max(int(math.floor(fx)), 0), nbx - 1)
-        x1[j] = min(x0[j] + 1, nbx - 1)
-        wx[j] = min(max(fx - x0[j], 0.0), 1.0)
+        x0[j], x1[j], wx[j] = tile_lerp(2 * j, block, nbx)
     lr, lg, lb = _WR * lut, _WG * lut, _WB * lut
     out = np.zeros((3, hc, wc), np.float32)
     for cy in prange(hc):
@@ -121,10 +118,7 @@ def glare_sums(rgb, lut, bg, block, cut, cell):
         row0 = -1
         acc = np.zeros((3, wc))
         for y in range(cy * cell, min((cy + 1) * cell, H), 2):
-            fy = (y + 0.5) / block - 0.5
-            by0 = min(max(int(math.floor(fy)), 0), nby - 1)
-            by1 = min(by0 + 1, nby - 1)
-            wy = min(max(fy - by0, 0.0), 1.0)
+            by0, by1, wy = tile_lerp(y, block, nby)
             if by0 != row0:  # the two block rows, interpolated along x, once per block row
                 row0 = by0
                 for j in range(nx):
@@ -148,18 +142,20 @@ def glare_sums(rgb, lut, bg, block, cut, cell):
 @njit(cache=True, inline="always")
 def _coarse_at(a, cell, x, y):
     """The coarse map ``a`` at pixel (x, y), bilinear between cell centres."""
-    hc, wc = a.shape
-    fx = (x + 0.5) / cell - 0.5
-    fy = (y + 0.5) / cell - 0.5
-    x0 = min(max(int(math.floor(fx)), 0), wc - 1)
-    y0 = min(max(int(math.floor(fy)), 0), hc - 1)
-    x1 = min(x0 + 1, wc - 1)
-    y1 = min(y0 + 1, hc - 1)
-    wx = min(max(fx - x0, 0.0), 1.0)
-    wy = min(max(fy - y0, 0.0), 1.0)
+    y0, y1, wy = tile_lerp(y, cell, a.shape[0])
+    x0, x1, wx = tile_lerp(x, cell, a.shape[1])
     top = (1 - wx) * a[y0, x0] + wx * a[y0, x1]
     bottom = (1 - wx) * a[y1, x0] + wx * a[y1, x1]
     return top + wy * (bottom - top)
+
+
+@njit(cache=True)
+def sample_coarse(a, cell, xs, ys):
+    """The coarse map ``a`` at pixel positions (xs, ys), as ``subtract_glare`` reads it."""
+    out = np.empty(xs.size)
+    for i in range(xs.size):
+        out[i] = _coarse_at(a, cell, xs[i], ys[i])
+    return out
 
 
 @njit(cache=True, inline="always")
@@ -188,15 +184,13 @@ def subtract_glare(rgb, lut, glare, cell):
     are copied).
     """
     H, W = rgb.shape[0], rgb.shape[1]
-    hc, wc = glare.shape
+    hc = glare.shape[0]
     rowmax = np.empty(hc)
     for c in range(hc):
         rowmax[c] = glare[c].max()
     out = np.empty_like(rgb)
     for y in prange(H):
-        fy = (y + 0.5) / cell - 0.5
-        y0 = min(max(int(math.floor(fy)), 0), hc - 1)
-        y1 = min(y0 + 1, hc - 1)
+        y0, y1, _ = tile_lerp(y, cell, hc)
         if not (rowmax[y0] > 0 or rowmax[y1] > 0):
             out[y] = rgb[y]
             continue
@@ -212,18 +206,10 @@ def _median(v):
     return float(np.median(v[:: max(1, v.size // 65536)]))
 
 
-def _sample(a, x, y, cell):
-    """Coarse map ``a`` at pixel positions (x, y), bilinear between cell centres (NumPy)."""
-    hc, wc = a.shape
-    fx = np.clip((x + 0.5) / cell - 0.5, 0, wc - 1)
-    fy = np.clip((y + 0.5) / cell - 0.5, 0, hc - 1)
-    x0 = np.minimum(np.floor(fx).astype(int), max(wc - 2, 0))
-    y0 = np.minimum(np.floor(fy).astype(int), max(hc - 2, 0))
-    x1, y1 = np.minimum(x0 + 1, wc - 1), np.minimum(y0 + 1, hc - 1)
-    wx, wy = fx - x0, fy - y0
-    top = (1 - wx) * a[y0, x0] + wx * a[y0, x1]
-    bottom = (1 - wx) * a[y1, x0] + wx * a[y1, x1]
-    return top + wy * (bottom - top)
+def _at(a, x, y):
+    """Coarse map ``a`` at pixel positions x, y (array-likes of one shape)."""
+    x, y = np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float))
+    return sample_coarse(a, _CELL, x.ravel(), y.ravel()).reshape(x.shape)
 
 
 def find_glare(rgb, lut, bg, block, z, min_area):

@@ -180,6 +180,18 @@ def block_percentile(rgb, lut, block, q):
 
 
 @njit(cache=True, inline="always")
+def tile_lerp(p, size, n):
+    """Pixel ``p`` between the centres of tiles of ``size`` px (n of them) along one axis.
+
+    Returns the two tiles' indices and the second one's weight, clamped at the ends: the
+    bilinear interpolation of per-tile values (the block skin level, coarse maps).
+    """
+    f = (p + 0.5) / size - 0.5
+    i0 = min(max(int(math.floor(f)), 0), n - 1)
+    return i0, min(i0 + 1, n - 1), min(max(f - i0, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
 def _reflect101(i, n):
     """Index ``i`` folded into [0, n) by mirroring about the end pixels (OpenCV's default)."""
     if n == 1:
@@ -261,10 +273,7 @@ def darkening(rgb, lut, bg, block, kernel, open_lines, level, g, cs, line, strip
     x1 = np.empty(W, np.int64)
     wx = np.empty(W)
     for x in range(W):
-        fx = (x + 0.5) / block - 0.5
-        x0[x] = min(max(int(math.floor(fx)), 0), nbx - 1)
-        x1[x] = min(x0[x] + 1, nbx - 1)
-        wx[x] = min(max(fx - x0[x], 0.0), 1.0)
+        x0[x], x1[x], wx[x] = tile_lerp(x, block, nbx)
     lr, lg, lb = _WR * lut, _WG * lut, _WB * lut  # luminance = lr[red] + lg[green] + lb[blue]
     if not open_lines:
         line[0, 0] = np.nan
@@ -279,10 +288,7 @@ def darkening(rgb, lut, bg, block, kernel, open_lines, level, g, cs, line, strip
         spare = np.empty(W, np.float32)  # luminance of rows outside the strip
         sky = np.empty(W, np.float32)  # the skin's luminance along a row
         for y in range(a, b):
-            fy = (y + 0.5) / block - 0.5
-            by0 = min(max(int(math.floor(fy)), 0), nby - 1)
-            by1 = min(by0 + 1, nby - 1)
-            wy = min(max(fy - by0, 0.0), 1.0)
+            by0, by1, wy = tile_lerp(y, block, nby)
             if by0 != row0:  # the two block rows, each interpolated along x, once per block row
                 row0 = by0
                 for x in range(W):
