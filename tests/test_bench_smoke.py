@@ -33,6 +33,7 @@ def test_smpqa_only_run_writes_scores_and_timings(tmp_path):
     row = rows["smpqa"]
     assert row["f1"] > 0.9
     assert _is_time(row["first_s"]) and _is_time(row["warm_s"]) and row["n_warm"] == 1
+    assert _is_time(row["import_s"])  # the detector's import, timed apart from the first call
     assert isinstance(row["rss_mb"], float) and isinstance(row["traced_mb"], float)
     assert data["image_bytes"] == 400 * 300 * 3
     assert data["machine"]["cpu_count"] >= 1 and data["machine"]["numpy_version"]
