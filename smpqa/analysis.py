@@ -88,6 +88,7 @@ class Analysis:
             "scale": self.scale,
             "parameters": self.parameters,
             "n_dots": len(self.dots),
+            "glare_fraction": float(self.dots.meta.get("glare_fraction", 0.0)),
             "metrics": _json_safe(self.metrics),
             "verdicts": {k: v.to_dict() for k, v in self.verdicts.items()},
             "grade": self.grade,

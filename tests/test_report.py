@@ -159,6 +159,18 @@ def test_page_shows_grade_reasons_values_and_footer(botched, botched_page):
     assert "result schema 1.0" in botched_page
 
 
+def test_footer_and_json_say_where_glare_was_taken_out():
+    rgb, a = _photo("good_glare", width_px=600, height_px=450)
+    frac = a.dots.meta["glare_fraction"]
+    assert frac > 0.01  # four glare spots on a small photo cover a few per cent
+    page = render_html(a, rgb)
+    assert f"taken out over {100 * frac:.1f} % of the photo" in page
+    assert a.to_dict()["glare_fraction"] == pytest.approx(frac)
+    plain = dataclasses.replace(a, dots=DotTable.empty(px_per_mm=20.0, meta={}))
+    assert 'class="glare">none found<' in render_html(plain, rgb)
+    assert plain.to_dict()["glare_fraction"] == 0.0
+
+
 def test_value_next_to_a_limit_does_not_read_as_the_limit(botched):
     rgb, a = botched
     size = a.verdicts["size"]

@@ -332,10 +332,20 @@ def _footer(analysis) -> str:
     source = params.get("profile_source", "unknown")
     return ('<footer class="page" id="about"><dl>'
             f"<dt>Scale</dt><dd>{_e(scale_text)}</dd>"
+            f'<dt>Glare</dt><dd class="glare">{_e(_glare_text(analysis))}</dd>'
             f'<dt>Profile</dt><dd class="profile-source">{_e(source)}</dd>'
             f"<dt>smpqa</dt><dd>version {_e(__version__)}, result schema "
             f"{_e(SCHEMA_VERSION)}</dd></dl>"
             f"{_profile_table(params.get('profile') or {})}</footer>")
+
+
+def _glare_text(analysis) -> str:
+    """How much of the photo the detector took glare out of (``DotTable.meta``)."""
+    frac = analysis.dots.meta.get("glare_fraction", 0.0)
+    if not _finite(frac) or frac <= 0:
+        return "none found"
+    return (f"taken out over {100 * frac:.1f} % of the photo before the dots were found; "
+            "dots and skin there are measured on the corrected photo")
 
 
 def _profile_table(profile: dict) -> str:
