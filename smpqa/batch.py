@@ -112,6 +112,7 @@ def summary_row(photo, result: dict | None, error: str | None = None) -> dict:
         row["grade"] = result["grade"]["status"]
         row["n_dots"] = result["n_dots"]
         row["px_per_mm"] = result["scale"]["px_per_mm"]
+        row["glare_fraction"] = result.get("glare_fraction", "")  # results of older versions
         for c in CRITERIA:
             row[c] = result["verdicts"][c]["status"]
         for c, values in result["metrics"].items():

@@ -42,6 +42,9 @@ def test_every_photo_is_in_the_summary_and_bad_ones_do_not_stop_it(photo_dir, tm
     botched = next(r for r in rows if "botched" in r["photo"])
     assert botched["grade"] == "fail" and botched["size"] == "fail"
     assert float(botched["size.median_diameter_mm"]) > 0.65
+    good = next(r for r in rows if "good_light" in r["photo"])
+    assert float(good["glare_fraction"]) == 0.0  # the glare-free preset: none taken out
+    assert all(r["glare_fraction"] == "" for r in rows if r["status"] == "error")
     assert (tmp_path / "out" / "index.html").exists()
 
 
