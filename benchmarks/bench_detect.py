@@ -5,6 +5,7 @@ two fresh ``multiprocessing`` *spawn* children. The timing child reports
 
 - the time to import the method's modules (smpqa's detector, with numba, included),
 - the first call's time (including numba JIT compilation or cache loading),
+- with ``--cold``, smpqa's first call with an empty numba cache (as right after install),
 - the median of ``--repeat`` warm calls after that first call;
 
 the memory child, after a warm-up call on a 256 x 256 crop, reports
@@ -448,6 +449,31 @@ def memory_in_child(name, image_path, ppm, traced):
     return res
 
 
+#: Methods whose compiled code numba keeps on disk: their first call after install is slower.
+COLD_METHODS = ("smpqa",)
+
+
+def cold_in_child(name, image_path, ppm):
+    """The first call of a method with an empty numba cache; meant for a fresh process.
+
+    The cache goes to a new temporary folder (``NUMBA_CACHE_DIR``, read when numba
+    is imported), so every kernel is compiled, as on the first call after install;
+    the user's own cache is neither read nor changed.
+
+    Returns
+    -------
+    dict
+        cold_s, or error when numba was already imported (the folder would be ignored).
+    """
+    if "numba" in sys.modules:
+        return {"error": "numba was imported before its cache folder could be set"}
+    with tempfile.TemporaryDirectory(prefix="smpqa-cold-") as cache:
+        os.environ["NUMBA_CACHE_DIR"] = cache
+        func, rgb, _ = _load(name, image_path)
+        _, first, _ = _timed(func, rgb, Geometry(ppm))
+    return {"cold_s": first}
+
+
 def in_fresh_process(func, *args):
     """``func(*args)`` in a new spawn process; an exception comes back as ``{"error": ...}``."""
     ctx = multiprocessing.get_context("spawn")
@@ -494,6 +520,7 @@ COLUMNS = [  # (key, header, format)
     ("diam_err", "med abs rel dD", "{:.3f}"), ("pos_rmse_px", "pos RMSE px", "{:.2f}"),
     ("warm_s", "warm s", "{:.3f}"), ("warm_cpu_s", "warm CPU s", "{:.3f}"),
     ("import_s", "import s", "{:.3f}"), ("first_s", "first s", "{:.3f}"),
+    ("cold_s", "cold s", "{:.1f}"),
     ("rss_mb", "RSS MB", "{:.1f}"), ("rss_x", "RSS x img", "{:.1f}"),
     ("traced_mb", "tracemalloc MB", "{:.1f}"),
     ("note", "note", "{}"),
@@ -592,8 +619,11 @@ def prewarm_smpqa():
 # --- driver ---------------------------------------------------------------------------------
 
 
-def bench_preset(preset, args, methods, tmpdir):
-    """Render one preset and measure every method on it; one row per method."""
+def bench_preset(preset, args, methods, tmpdir, cold=()):
+    """Render one preset and measure every method on it; one row per method.
+
+    The methods in ``cold`` also get their first call timed with an empty numba cache.
+    """
     from smpqa import synth
 
     w, h = SIZES[args.size]
@@ -614,6 +644,11 @@ def bench_preset(preset, args, methods, tmpdir):
                 "import_s", "first_s", "warm_s", "warm_cpu_s", "n_warm", "rss_mb", "rss_source",
                 "traced_mb", "note")})
             row["rss_x"] = res["rss_mb"] * 2**20 / nbytes
+            if name in cold:
+                c = in_fresh_process(cold_in_child, name, path, photo.scene.px_per_mm)
+                row["cold_s"] = c.get("cold_s", math.nan)
+                if "error" in c:
+                    row["note"] = "; ".join(filter(None, [row["note"], f"cold run: {c['error']}"]))
         rows.append(row)
         print(f"  {preset} / {name}: done", file=sys.stderr, flush=True)
     return rows
@@ -632,6 +667,10 @@ def parse_args(argv=None):
                     help=f"comma-separated subset of: {', '.join(METHODS)}")
     ap.add_argument("--guard-s", type=float, default=GUARD_S,
                     help="skip the repeats of a method whose first call exceeds this (s)")
+    ap.add_argument("--cold", action="store_true",
+                    help="also time smpqa's first call with an empty numba cache, as right "
+                         "after install (every kernel compiled: about a minute), on the "
+                         "first preset")
     ap.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
     args = ap.parse_args(argv)
     args.presets = args.presets or list(DEFAULT_PRESETS)
@@ -651,8 +690,9 @@ def main(argv=None):
            "smpqa_detect_sha256_start_end": [detector_fingerprint()]}
     rows = []
     with tempfile.TemporaryDirectory() as tmpdir:
-        for preset in args.presets:
-            rows += bench_preset(preset, args, methods, tmpdir)
+        for k, preset in enumerate(args.presets):
+            cold = [m for m in methods if m in COLD_METHODS] if args.cold and k == 0 else ()
+            rows += bench_preset(preset, args, methods, tmpdir, cold)
     run["load_average_start_end"].append(_loadavg())
     run["smpqa_detect_sha256_start_end"].append(detector_fingerprint())
     if len(set(run["smpqa_detect_sha256_start_end"])) > 1:
