@@ -735,7 +735,7 @@ def _observed(rgb, lut, line, S, y, x):
 
 
 _CORE_ITER = 1  # re-centrings of the core's centroid after the first
-_CENTRE_PASSES = 4  # most re-centring passes of measure's disc before the final one
+_CENTRE_PASSES = 4  # most re-centrings of measure's disc (isolated seeds) before the last pass
 _SEED_CHUNK = 64  # seeds per parallel task of measure and halo_ratio (they share buffers)
 
 
@@ -1033,18 +1033,19 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 gx, gy = np.empty((2, 2 * e + 2)), np.empty((2, 2 * e + 2))
             # First pass: re-centre on the darkening's centroid (the seed sits on a pixel).
             # On a large dot's flat top the seed can sit far off-centre and the disc then
-            # cuts the dot: the pass is repeated while it moves the centre by over 1 px, if
-            # no other seed owns a pixel of the disc (in a cluster, repeated passes walk
-            # off the dot towards the middle of the seed's cell).
+            # cuts the dot: the pass is repeated while it moves the centre by over 1 px, for a
+            # seed whose nearest neighbour is over 2 (R + 1) px away (in a cluster, repeated
+            # passes walk off the dot towards the middle of the seed's cell).
             cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring,
                                                       xi, yi, R, i, xs, ys, nb_ptr, nb_idx, H, W,
                                                       bd, bx, by)
             if tot <= 0:
                 continue
-            for _ in range(_CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1):
+            passes = _CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1
+            for k in range(passes):
                 cx += mx / tot
                 cy += my / tot
-                if (mx / tot) ** 2 + (my / tot) ** 2 <= 1.0:
+                if k == passes - 1 or (mx / tot) ** 2 + (my / tot) ** 2 <= 1.0:
                     break
                 cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof,
                                                           R_ring, xi, yi, R, i, xs, ys, nb_ptr,
