@@ -1036,22 +1036,20 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             # cuts the dot: the pass is repeated while it moves the centre by over 1 px, for a
             # seed whose nearest neighbour is over 2 (R + 1) px away (in a cluster, repeated
             # passes walk off the dot towards the middle of the seed's cell).
-            cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring,
-                                                      xi, yi, R, i, xs, ys, nb_ptr, nb_idx, H, W,
-                                                      bd, bx, by)
-            if tot <= 0:
-                continue
-            passes = _CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1
-            for k in range(passes):
-                cx += mx / tot
-                cy += my / tot
-                if k == passes - 1 or (mx / tot) ** 2 + (my / tot) ** 2 <= 1.0:
-                    break
+            moved = False  # a seed whose first disc holds no darkening is no dot
+            for _ in range(_CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1):
                 cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof,
                                                           R_ring, xi, yi, R, i, xs, ys, nb_ptr,
                                                           nb_idx, H, W, bd, bx, by)
                 if tot <= 0:
                     break
+                cx += mx / tot
+                cy += my / tot
+                moved = True
+                if (mx / tot) ** 2 + (my / tot) ** 2 <= 1.0:
+                    break
+            if not moved:
+                continue
             # Second pass: integral, moments, colour and smoothed peaks about the new centre.
             cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring,
                                                       xi, yi, R, i, xs, ys, nb_ptr, nb_idx, H, W,
