@@ -734,6 +734,17 @@ def _observed(rgb, lut, line, S, y, x):
     return lut[rgb[y, x, 0]], lut[rgb[y, x, 1]], lut[rgb[y, x, 2]]
 
 
+# The columns of ``measure``'s table (see its Returns); a group starts at its name.
+M_X, M_Y = 0, 1  # the centre
+M_I, M_P = 2, 3  # the darkening's integral and smoothed peak (luminance)
+M_MOM = 4  # Mxx, Myy, Mxy: the darkening's central second moments
+M_INK = 7  # I_r, I_g, I_b: the darkening's integral per channel
+M_SKIN = 10  # S_r, S_g, S_b: the skin at the centre
+M_P2 = 13  # the peak smoothed by a Gaussian twice as wide
+M_MASK = 14  # mxx, myy, mxy, count: the half-peak mask's moments and pixels
+M_NEAR = 18  # I_near, P_near, P2_near, offset: over the skin just around the dot
+M_COLS = 22
+
 _CORE_ITER = 1  # re-centrings of the core's centroid after the first
 _CENTRE_PASSES = 4  # most re-centrings of measure's disc (isolated seeds) before the last pass
 _SEED_CHUNK = 64  # seeds per parallel task of measure and halo_ratio (they share buffers)
@@ -941,7 +952,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
 
     Returns
     -------
-    out : (N, 22) float64
+    out : (N, M_COLS) float64
+        In this order (each group starts at the column of its ``M_*`` name):
         x, y (the centroid of the core's darkening), I_lum, P_lum (darkening smoothed
         by a Gaussian of ``sigma_p`` at that centre), Mxx, Myy, Mxy (central second
         moments / I), I_r, I_g, I_b, S_r, S_g, S_b (the skin at the centre), P2_lum
@@ -958,7 +970,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     """
     H, W = cs.shape
     n = xs.size
-    out = np.full((n, 22), np.nan)
+    out = np.full((n, M_COLS), np.nan)
     npix = np.zeros(n, np.int64)
     for ch in prange((n + _SEED_CHUNK - 1) // _SEED_CHUNK):
         # Buffers shared by a chunk of seeds, grown to fit the widest of them.
@@ -1069,8 +1081,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                 fx, fy = _recentre(bd, bx, by, cnt, 0.0, 0.0, Rc2, 1 + _CORE_ITER)
                 if fx != fx:  # no darkening in the core: the whole disc's centroid
                     fx, fy = ux, uy
-                out[i, 0] = cx + fx
-                out[i, 1] = cy + fy
+                out[i, M_X] = cx + fx
+                out[i, M_Y] = cy + fy
                 # The smoothed peaks about the final centre: skin texture across the wide disc
                 # can pull its centroid a pixel off a small dot, and a peak read off-centre is
                 # low.
@@ -1085,29 +1097,29 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                         nr += 1
                 if nr >= 6:
                     off = ring / nr
-                    ax = out[i, 0] - math.floor(out[i, 0])
-                    ay = out[i, 1] - math.floor(out[i, 1])
-                    out[i, 18] = tot - off * cnt
-                    out[i, 19] = (p1 - off * w1) / (_gauss_sum(ax, sigma_p)
-                                                    * _gauss_sum(ay, sigma_p))
-                    out[i, 20] = (p2 - off * w2) / (_gauss_sum(ax, 2 * sigma_p)
-                                                    * _gauss_sum(ay, 2 * sigma_p))
-                    out[i, 21] = off
-                out[i, 2] = tot
-                out[i, 3] = P
-                out[i, 4] = mxx / tot - ux * ux
-                out[i, 5] = myy / tot - uy * uy
-                out[i, 6] = mxy / tot - ux * uy
-                out[i, 7] = I0
-                out[i, 8] = I1
-                out[i, 9] = I2
-                f = _skin_factor(prof, out[i, 0] - xi, out[i, 1] - yi, R_ring)  # at the centre
-                out[i, 10] = S[0] * f
-                out[i, 11] = S[1] * f
-                out[i, 12] = S[2] * f
-                out[i, 13] = P2
-                out[i, 14], out[i, 15], out[i, 16], out[i, 17] = _mask_moments(bd, bx, by, cnt,
-                                                                               0.5 * P)
+                    ax = out[i, M_X] - math.floor(out[i, M_X])
+                    ay = out[i, M_Y] - math.floor(out[i, M_Y])
+                    out[i, M_NEAR] = tot - off * cnt
+                    out[i, M_NEAR + 1] = (p1 - off * w1) / (_gauss_sum(ax, sigma_p)
+                                                            * _gauss_sum(ay, sigma_p))
+                    out[i, M_NEAR + 2] = (p2 - off * w2) / (_gauss_sum(ax, 2 * sigma_p)
+                                                            * _gauss_sum(ay, 2 * sigma_p))
+                    out[i, M_NEAR + 3] = off
+                out[i, M_I] = tot
+                out[i, M_P] = P
+                out[i, M_MOM] = mxx / tot - ux * ux
+                out[i, M_MOM + 1] = myy / tot - uy * uy
+                out[i, M_MOM + 2] = mxy / tot - ux * uy
+                out[i, M_INK] = I0
+                out[i, M_INK + 1] = I1
+                out[i, M_INK + 2] = I2
+                f = _skin_factor(prof, out[i, M_X] - xi, out[i, M_Y] - yi, R_ring)  # at centre
+                for c in range(3):
+                    out[i, M_SKIN + c] = S[c] * f
+                out[i, M_P2] = P2
+                qxx, qyy, qxy, nq = _mask_moments(bd, bx, by, cnt, 0.5 * P)
+                out[i, M_MASK], out[i, M_MASK + 1], out[i, M_MASK + 2] = qxx, qyy, qxy
+                out[i, M_MASK + 3] = nq
                 npix[i] = cnt
     return out, npix
 

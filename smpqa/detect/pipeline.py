@@ -48,6 +48,11 @@ _LOPSIDED = 1.6  # a ray this many times the median's length: into a touching pa
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
+# Columns of K.measure's table, by name.
+_X, _Y, _I, _P, _P2 = K.M_X, K.M_Y, K.M_I, K.M_P, K.M_P2
+_INK, _SKIN = slice(K.M_INK, K.M_INK + 3), slice(K.M_SKIN, K.M_SKIN + 3)
+_MXX, _MYY, _MXY, _MASK_N = range(K.M_MASK, K.M_MASK + 4)
+_NEAR = slice(K.M_NEAR, K.M_NEAR + 4)  # I_near, P_near, P2_near, offset
 
 
 def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
@@ -276,14 +281,14 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     t_low = np.float32(0.5 * thresh)
     m, npix = K.measure(rgb, SRGB8_TO_LINEAR, line, cs, xs, ys, r_half.astype(np.float64), nb_ptr,
                         nb_idx, t_low, _SIGMA_P, margin, _RING_GAP)
-    ok = np.isfinite(m[:, 0]) & (m[:, 2] > 0) & (m[:, 3] > 0) & np.isfinite(m[:, 14])
+    ok = np.isfinite(m[:, _X]) & (m[:, _I] > 0) & (m[:, _P] > 0) & np.isfinite(m[:, _MXX])
     # Size from the darkening over the skin just around the dot (see K.measure): the far
     # annulus's skin level, off by the skin's texture, would be integrated over the whole disc.
-    loc = m[:, 18:22]
+    loc = m[:, _NEAR]
     near = (loc[:, 0] > 0) & (loc[:, 1] > 0) & (loc[:, 2] > 0)  # NaN compares False
-    ipp = np.where(near[:, None], loc[:, :3], m[:, [2, 3, 13]])
+    ipp = np.where(near[:, None], loc[:, :3], m[:, [_I, _P, _P2]])
     req2 = np.where(ok, ipp[:, 0] / (math.pi * np.maximum(ipp[:, 1], 1e-12)), 0.0)
-    snr = m[:, 2] / (noise * np.maximum(m[:, 10:13].mean(1), 1e-6)
+    snr = m[:, _I] / (noise * np.maximum(m[:, _SKIN].mean(1), 1e-6)
                      * np.sqrt(np.maximum(npix, 1)))
     sb2 = (p.blur_px**2 if p.blur_px is not None
            else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
@@ -293,10 +298,10 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # what is too large for a dot, as before: over a blotch wider than the disc (a freckle)
     # the near ring is the blotch itself, and that radius would shrink it into the dot range.
     r_size = K.solve_radius(req2, s2)
-    r = K.solve_radius(np.where(ok, m[:, 2] / (math.pi * np.maximum(m[:, 3], 1e-12)), 0.0), s2)
+    r = K.solve_radius(np.where(ok, m[:, _I] / (math.pi * np.maximum(m[:, _P], 1e-12)), 0.0), s2)
     # Shape from the half-peak mask: far steadier than intensity-weighted moments.
-    lam_sum = m[:, 14] + m[:, 15]
-    lam_dif = np.sqrt(np.maximum((m[:, 14] - m[:, 15]) ** 2 + 4 * m[:, 16] ** 2, 0))
+    lam_sum = m[:, _MXX] + m[:, _MYY]
+    lam_dif = np.sqrt(np.maximum((m[:, _MXX] - m[:, _MYY]) ** 2 + 4 * m[:, _MXY] ** 2, 0))
     lam1, lam2 = (lam_sum + lam_dif) / 2, np.maximum((lam_sum - lam_dif) / 2, 1e-6)
     elong = np.sqrt(lam1 / lam2)
     # Ink outside the half-peak disc (a blow-out halo) inflates the integral's radius; the
@@ -306,9 +311,9 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     r_size = np.where(r_size > 1.2 * r_mask, r_mask, r_size)
     # Core colour: skin minus the mean darkening over the disc (the integral is blur-proof).
     area = np.pi * np.maximum(r, 0.5) ** 2
-    skin = m[:, 10:13]
+    skin = m[:, _SKIN]
     skin_lum = skin @ _LUM
-    core_contrast = m[:, 2] / area / np.maximum(skin_lum, 1e-6)
+    core_contrast = m[:, _I] / area / np.maximum(skin_lum, 1e-6)
     # A shape narrower than the smallest dot across its minor axis is a line (a hair).
     minor_d = 4 * np.sqrt(np.maximum(lam2 - 1 / 12, 0))
     # Too small by the near-skin size (the wide one can drown a small dot in skin texture),
@@ -320,13 +325,13 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     ok[ok] = ~_is_hair(g, skin_lum[ok], xs[ok], ys[ok], m[ok], d_lo, d_hi)
     # Colours: where glare was taken out, the first share of it is still in the photo (_glare).
     if st.glare is not None:
-        skin = np.clip(skin - st.glare.left_at(np.nan_to_num(m[:, 0]),
-                                               np.nan_to_num(m[:, 1]))[:, None], 1e-5, None)
-    core = np.clip(skin - m[:, 7:10] / area[:, None], 1e-5, None)
+        skin = np.clip(skin - st.glare.left_at(np.nan_to_num(m[:, _X]),
+                                               np.nan_to_num(m[:, _Y]))[:, None], 1e-5, None)
+    core = np.clip(skin - m[:, _INK] / area[:, None], 1e-5, None)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
     # 0.9-1; a dot with a hair across it, stretched by a thin line, fills 0.5-0.8.
-    fill = m[:, 17] / (4 * np.pi * np.sqrt(lam1 * lam2))
+    fill = m[:, _MASK_N] / (4 * np.pi * np.sqrt(lam1 * lam2))
     merged = ok & (elong >= p.merge_elongation) & (lam1 - lam2 >= 1.0) & (fill >= _MERGE_FILL)
     merged[merged] = ~_stretched_by_hair(maps, m[merged], skin_lum[merged], lam1[merged],
                                          lam2[merged])
@@ -352,7 +357,7 @@ def _contrast_floor(st: _Setting, m):
     p = st.params
     if st.glare is None:
         return p.min_contrast
-    x, y = np.nan_to_num(m[:, 0]), np.nan_to_num(m[:, 1])
+    x, y = np.nan_to_num(m[:, _X]), np.nan_to_num(m[:, _Y])
     return np.maximum(p.min_contrast, p.min_snr * st.glare.eps * st.glare.gain(x, y))
 
 
@@ -381,7 +386,7 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     area_lo, wide = 0.8 * math.pi * d_lo**2 / 4, d_lo / 2 + 0.75
     reach = float(d_hi / 2 + 3)
     hair = np.ones(xs.size, bool)
-    for x, y in ((xs, ys), (m[:, 0], m[:, 1])):
+    for x, y in ((xs, ys), (m[:, _X], m[:, _Y])):
         i = np.flatnonzero(hair)  # from the centre, only the seeds that looked like hair
         f = _hair.line_excess(g, skin_lum[i], x[i].astype(np.float64), y[i].astype(np.float64),
                               reach, wide)
@@ -391,7 +396,7 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     # fraction of a dot's. (Much wider shapes are dots; the rim correction fails on them.)
     # i and f are the centre pass's seeds and results.
     j = i[np.isnan(f[:, 0]) & (f[:, 1] > wide) & (f[:, 1] <= wide + _CROSSING_WIDER)]
-    f = _hair.line_excess(g, skin_lum[j], m[j, 0], m[j, 1], reach, np.inf)
+    f = _hair.line_excess(g, skin_lum[j], m[j, _X], m[j, _Y], reach, np.inf)
     hair[j] = f[:, 0] < _CROSSING_MASS * math.pi * d_lo**2 / 4
     if d_lo >= _OPEN_D_LO:  # the line opening took the hairs out of the seeds
         return hair
@@ -402,7 +407,7 @@ def _is_hair(g, skin_lum, xs, ys, m, d_lo, d_hi):
     j = np.flatnonzero(run[:, 0] >= k * run[:, 1] + c)  # NaN: no ridge
     i, x, y, run = i[j], x[j], y[j], run[j]
     mass = np.full(i.size, -np.inf)
-    for px, py in ((x, y), (m[i, 0], m[i, 1])):
+    for px, py in ((x, y), (m[i, _X], m[i, _Y])):
         mass = np.fmax(mass, _hair.line_excess(g, skin_lum[i], px, py, reach, np.inf)[:, 0])
     both = run[:, 2] >= run[:, 1] + _hair.RIDGE_BOTH
     hair[i] = ~(mass >= np.where(both, _hair.RIDGE_BOTH_MASS * math.pi * d_lo**2 / 4, area_lo))
@@ -419,7 +424,7 @@ def _dot_under_hair(g, skin_lum, m, which, d_lo, d_hi):
     the measured centre), where a line, its end or a crossing of lines keeps about none.
     """
     i = np.flatnonzero(which)
-    f = _hair.line_excess(g, skin_lum[i], m[i, 0], m[i, 1], float(d_hi / 2 + 3), np.inf)
+    f = _hair.line_excess(g, skin_lum[i], m[i, _X], m[i, _Y], float(d_hi / 2 + 3), np.inf)
     out = np.zeros(which.size, bool)
     out[i] = f[:, 0] >= _UNDER_HAIR_MASS * math.pi * d_lo**2 / 4
     return out
@@ -431,7 +436,7 @@ def _twin_axes(m, lam1, lam2):
     Two equal discs of radius r, 2h apart, give their half-peak mask the moments
     lam1 - lam2 = h² and lam2 = r² / 4.
     """
-    theta = 0.5 * np.arctan2(2 * m[:, 16], m[:, 14] - m[:, 15])
+    theta = 0.5 * np.arctan2(2 * m[:, _MXY], m[:, _MXX] - m[:, _MYY])
     return (np.cos(theta), np.sin(theta), np.sqrt(np.maximum(lam1 - lam2, 0)),
             2 * np.sqrt(lam2))
 
@@ -456,10 +461,10 @@ def _stretched_by_hair(maps, m, skin_lum, lam1, lam2):
     """
     ux, uy, h, r_twin = _twin_axes(m, lam1, lam2)
     end = h + r_twin + _TWIN_RUN_ON
-    level = 0.5 * m[:, 3] / np.maximum(skin_lum, 1e-12)
-    run, depth = _hair.twin_profile(maps.g, maps.cs, skin_lum, m[:, 0], m[:, 1], ux, uy, h,
+    level = 0.5 * m[:, _P] / np.maximum(skin_lum, 1e-12)
+    run, depth = _hair.twin_profile(maps.g, maps.cs, skin_lum, m[:, _X], m[:, _Y], ux, uy, h,
                                     level, _TWIN_CORRIDOR, end + 0.5)
-    ero = _hair.twin_erosion(maps.cs, maps.line, m[:, 0], m[:, 1], level, h + r_twin + 2,
+    ero = _hair.twin_erosion(maps.cs, maps.line, m[:, _X], m[:, _Y], level, h + r_twin + 2,
                              _TWIN_ERODE * r_twin)
     hair_part = (ero[:, 1] > 0) & (ero[:, 0] < _TWIN_KEEP * h**2)
     return ((run > end) & (depth > _TWIN_DEPTH)) | hair_part
@@ -477,13 +482,13 @@ def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
     twin = idx[merged[idx]]
     c, s, h, r_twin = _twin_axes(m[twin], lam1[twin], lam2[twin])
     src = np.concatenate([single, twin, twin])
-    ax, ay = m[twin, 0] + h * c, m[twin, 1] + h * s
-    bx, by = m[twin, 0] - h * c, m[twin, 1] - h * s
+    ax, ay = m[twin, _X] + h * c, m[twin, _Y] + h * s
+    bx, by = m[twin, _X] - h * c, m[twin, _Y] - h * s
     rt = np.concatenate([r_twin, r_twin])
     new = K.twin_recentre(cs, np.concatenate([ax, bx]), np.concatenate([ay, by]), rt,
                           np.concatenate([bx, ax]), np.concatenate([by, ay]), _TWIN_ITERS)
-    x = np.concatenate([m[single, 0], new[:, 0]])
-    y = np.concatenate([m[single, 1], new[:, 1]])
+    x = np.concatenate([m[single, _X], new[:, 0]])
+    y = np.concatenate([m[single, _Y], new[:, 1]])
     nt = twin.size
     mate = np.concatenate([np.full((single.size, 2), np.nan), new[nt:, :2], new[:nt, :2]])
     rad = np.concatenate([r[single], rt])
