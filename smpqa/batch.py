@@ -18,6 +18,7 @@ import hashlib
 import html
 import io
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -179,6 +180,20 @@ def _write_summary(outdir: Path, rows: list[dict]) -> Path:
     return path
 
 
+def _glare_cell(value) -> str:
+    """The share of the photo whose glare was taken out, as the index shows it.
+
+    "none" for 0; empty for a result of an older version, which did not record it.
+    """
+    try:
+        frac = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if not math.isfinite(frac):
+        return ""
+    return f"{100 * frac:.1f} %" if frac > 0 else "none"
+
+
 def _write_index(outdir: Path, results: list[dict], with_html: bool) -> Path:
     e = html.escape
     lines = ["<!doctype html><html><head><meta charset='utf-8'>",
@@ -188,19 +203,20 @@ def _write_index(outdir: Path, results: list[dict], with_html: bool) -> Path:
              ".pass{background:#d4f7d4}.warn{background:#ffe9b3}.fail{background:#ffc9c9}"
              ".error{background:#eee}</style></head><body>",
              f"<h1>smpqa batch: {len(results)} photos</h1><table><tr><th>photo</th><th>grade</th>"
-             + "".join(f"<th>{c}</th>" for c in CRITERIA) + "</tr>"]
+             + "".join(f"<th>{c}</th>" for c in CRITERIA) + "<th>dots</th><th>glare</th></tr>"]
     for r in results:
         row = r["row"]
         name = e(Path(r["photo"]).name)
         link = (f"<a href='results/{e(r['key'])}.html'>{name}</a>"
                 if with_html and row["status"] == "ok" else name)
         if row["status"] != "ok":
-            lines.append(f"<tr class='error'><td>{link}</td><td colspan='{len(CRITERIA) + 1}'>"
+            lines.append(f"<tr class='error'><td>{link}</td><td colspan='{len(CRITERIA) + 3}'>"
                          f"{e(row['error'])}</td></tr>")
             continue
         cells = "".join(f"<td class='{e(row[c])}'>{e(row[c])}</td>" for c in CRITERIA)
         lines.append(f"<tr><td>{link}</td><td class='{e(row['grade'])}'>{e(row['grade'])}</td>"
-                     f"{cells}</tr>")
+                     f"{cells}<td class='n-dots'>{e(str(row['n_dots']))}</td>"
+                     f"<td class='glare'>{_glare_cell(row.get('glare_fraction'))}</td></tr>")
     lines.append("</table></body></html>")
     path = outdir / "index.html"
     write_text_atomic(path, "\n".join(lines))

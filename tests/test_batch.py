@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -46,6 +47,25 @@ def test_every_photo_is_in_the_summary_and_bad_ones_do_not_stop_it(photo_dir, tm
     assert float(good["glare_fraction"]) == 0.0  # the glare-free preset: none taken out
     assert all(r["glare_fraction"] == "" for r in rows if r["status"] == "error")
     assert (tmp_path / "out" / "index.html").exists()
+
+
+def test_index_shows_each_photos_dots_and_glare(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for name in ("good_glare", "good_light"):
+        synth.render(synth.preset(name, width_px=600, height_px=450, seed=1)).write(
+            d / f"{name}.png")
+    (d / "zz_broken.png").write_text("not a photo")
+    res = run_batch(find_photos(d), tmp_path / "out", NO_HTML, progress=False)
+    rows = {r["photo"].rsplit("/", 1)[-1]: r for r in _csv(res["summary"])}
+    page = res["index"].read_text(encoding="utf-8")
+    glare = float(rows["good_glare.png"]["glare_fraction"])
+    assert glare > 0.01  # four glare spots on a small photo cover a few per cent
+    cells = re.findall(r"<td class='glare'>([^<]*)</td>", page)
+    dots = re.findall(r"<td class='n-dots'>([^<]*)</td>", page)
+    assert cells == [f"{100 * glare:.1f} %", "none"]  # the broken file's row has neither
+    assert dots == [rows["good_glare.png"]["n_dots"], rows["good_light.png"]["n_dots"]]
+    assert "zz_broken.png" in page and "ImageError" in page
 
 
 def test_rerun_skips_finished_photos_and_force_redoes_them(photo_dir, tmp_path):
