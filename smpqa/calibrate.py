@@ -166,6 +166,11 @@ def _detector(dictionary: str):
     params.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
     params.cornerRefinementMinAccuracy = 0.01
     params.cornerRefinementMaxIterations = 100
+    # Candidates whose corners lie closer than this share of the perimeter are one marker and
+    # only the largest is decoded. The print's white margin (one module, 0.06 of the black
+    # square's perimeter) is a candidate too; at OpenCV's default (0.125 in version 5.0) it
+    # often wins over the marker in it, which is then lost. Contours of one marker differ by ~0.003.
+    params.minMarkerDistanceRate = 0.02
     return cv2.aruco.ArucoDetector(aruco_dictionary(dictionary), params)
 
 

@@ -15,9 +15,10 @@ from smpqa.synth.scene import PrintedMarker
 FRAME = dict(width_px=640, height_px=600)
 
 
-def _marker_photo(rotation_deg=0.0, tilt_deg=0.0, px_per_mm=20.0, seed=2, **marker):
+def _marker_photo(rotation_deg=0.0, tilt_deg=0.0, px_per_mm=20.0, seed=2, centre=(0.5, 0.5),
+                  **marker):
     scene = synth.preset("good_medium", seed=seed, px_per_mm=px_per_mm, **FRAME,
-                         marker=dict(centre=(0.5, 0.5), rotation_deg=rotation_deg,
+                         marker=dict(centre=centre, rotation_deg=rotation_deg,
                                      tilt_deg=tilt_deg, **marker))
     return synth.render(scene)
 
@@ -42,6 +43,46 @@ def test_marker_scale_within_2_percent_at_any_rotation_and_tilt(rotation, tilt):
 def test_marker_scale_within_2_percent_at_low_and_high_resolution(ppm):
     photo = _marker_photo(30.0, 10.0, px_per_mm=ppm)
     assert abs(_rel_error(photo, marker_scale(photo.image, Marker(side_mm=10)))) < 0.02
+
+
+@pytest.mark.parametrize("centre", [(0.0, 0.5), (0.5, 1.0), (1.0, 0.0)])
+def test_a_print_at_the_frame_is_kept_whole_and_found(centre):
+    # The simulator moves the print inward until all of it is in the photo. cv2.aruco's
+    # default grouping of candidates lost 9 of these 9 prints (3 places x 3 rotations) to
+    # their white margin, which it took for the marker.
+    photo = _marker_photo(12.0, centre=centre)
+    paper = np.asarray(photo.truth["marker"]["paper_corners_px"])
+    h, w = photo.image.shape[:2]
+    assert paper.min() >= 1.9 and (paper.max(axis=0) <= [w - 2.9, h - 2.9]).all()
+    assert np.isclose(paper.min(axis=0), 2.0).any() or np.isclose(paper.max(axis=0),
+                                                                  [w - 3, h - 3]).any()
+    found = marker_scale(photo.image, Marker(side_mm=10))
+    assert abs(_rel_error(photo, found)) < 0.02
+
+
+def test_good_marker_in_a_small_photo_gives_the_scale_and_is_not_judged():
+    # At 600 x 450 the preset's print used to run out of the frame, and with it in, cv2.aruco
+    # took its white margin for the marker: no scale, and the paper judged as a bare patch.
+    photo = synth.render(synth.preset("good_marker", width_px=600, height_px=450, seed=1))
+    a = analyze(photo.image, marker=Marker(10))
+    assert a.scale["px_per_mm"] == pytest.approx(20.0, rel=0.01)
+    assert a.verdicts["uniformity"].status in ("pass", "warn")
+
+
+def test_a_print_already_in_the_frame_stays_where_it_was_put():
+    photo = _marker_photo(30.0, centre=(0.4, 0.45))
+    paper = np.asarray(photo.truth["marker"]["paper_corners_px"])
+    h, w = photo.image.shape[:2]
+    assert paper.mean(axis=0) == pytest.approx([0.4 * w - 0.5, 0.45 * h - 0.5], abs=1e-6)
+
+
+def test_a_marker_cut_by_the_frame_is_not_found():
+    photo = _marker_photo(0.0, centre=(0.5, 0.5))
+    h, w = photo.image.shape[:2]
+    c = np.asarray(photo.truth["marker"]["corners_px"])
+    cut = np.ascontiguousarray(photo.image[:, : int(c[:, 0].mean())])  # the left half of it
+    with pytest.raises(CalibrationError, match="no ArUco marker"):
+        marker_scale(cut, Marker(side_mm=10))
 
 
 def test_uncertainty_grows_with_tilt_and_truth_follows_the_drawn_corners():

@@ -38,6 +38,7 @@ _SRGB_LUT_SIZE = 16384
 _SRGB_LUT = (linear_to_srgb(np.linspace(0, 1, _SRGB_LUT_SIZE)) * 255.0).astype(np.float32)
 _PAPER_WHITE_LAB = (95.0, 0.0, 0.0)
 _PAPER_BLACK_LAB = (10.0, 0.0, 0.0)
+_MARKER_INSET_PX = 2.0  # px of frame a print kept in view leaves beyond its edge
 _CAMERA_DISTANCE_MM = 150.0  # sets the keystone of a tilted marker (a phone held 15 cm away)
 _MARKER_SUPERSAMPLE = 4  # sub-pixels per pixel side when the print is drawn
 
@@ -379,7 +380,7 @@ class _MarkerGeometry:
 
 
 def _project(scene: Scene, uv_mm) -> np.ndarray:
-    """Photo pixels of points (u right, v down; mm from the marker's centre) on the print."""
+    """Pixel offsets from the print's centre of points (u right, v down; mm from it) on it."""
     mk = scene.marker
     t, r = math.radians(mk.tilt_deg), math.radians(mk.rotation_deg)
     u, v = uv_mm[:, 0], uv_mm[:, 1]
@@ -387,9 +388,24 @@ def _project(scene: Scene, uv_mm) -> np.ndarray:
     z = _CAMERA_DISTANCE_MM + v * math.sin(t)
     x, y = _CAMERA_DISTANCE_MM * u / z, _CAMERA_DISTANCE_MM * v * math.cos(t) / z
     xr, yr = math.cos(r) * x - math.sin(r) * y, math.sin(r) * x + math.cos(r) * y
-    cx = mk.centre[0] * scene.width_px - 0.5
-    cy = mk.centre[1] * scene.height_px - 0.5
-    return np.stack([cx + xr * scene.px_per_mm, cy + yr * scene.px_per_mm], axis=1)
+    return np.stack([xr * scene.px_per_mm, yr * scene.px_per_mm], axis=1)
+
+
+def _print_centre(scene: Scene, paper) -> np.ndarray:
+    """Where the print's centre lands (px): ``centre``, moved into the frame if need be.
+
+    On each axis along which the print (``paper``: its corners' offsets from the centre)
+    fits inside the frame with ``_MARKER_INSET_PX`` to spare, the centre is moved inward
+    just enough for it to; along an axis where it cannot fit, it stays.
+    """
+    mk = scene.marker
+    centre = np.array([mk.centre[0] * scene.width_px - 0.5, mk.centre[1] * scene.height_px - 0.5])
+    for k, size in enumerate((scene.width_px, scene.height_px)):
+        lo, hi = centre[k] + paper[:, k].min(), centre[k] + paper[:, k].max()
+        first, last = _MARKER_INSET_PX, size - 1 - _MARKER_INSET_PX
+        if hi - lo <= last - first:
+            centre[k] += max(first - lo, 0.0) - max(hi - last, 0.0)
+    return centre
 
 
 def _marker_geometry(scene: Scene) -> _MarkerGeometry:
@@ -397,8 +413,9 @@ def _marker_geometry(scene: Scene) -> _MarkerGeometry:
     n = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, mk.dictionary)).markerSize + 2
     square = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float)
     half = mk.side_mm / 2
-    return _MarkerGeometry(_project(scene, square * half),
-                           _project(scene, square * half * (n + 2) / n), n)
+    paper = _project(scene, square * half * (n + 2) / n)
+    centre = _print_centre(scene, paper)
+    return _MarkerGeometry(centre + _project(scene, square * half), centre + paper, n)
 
 
 def _hide_under_paper(dots: dict, geo: _MarkerGeometry) -> dict:

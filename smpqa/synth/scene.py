@@ -114,6 +114,9 @@ class PrintedMarker:
         A ``cv2.aruco`` predefined dictionary name.
     centre : (float, float)
         The marker's centre as fractions of the frame's width and height.
+        Along each axis on which the print fits in the frame, the centre is
+        moved inward as far as needed for all of the print to lie in it, so
+        a preset's marker stays whole in a small photo.
     rotation_deg : float
         In-plane rotation, degrees.
     tilt_deg : float
