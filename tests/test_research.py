@@ -353,6 +353,22 @@ def test_cli_dataset_make_then_evaluate_run_smpqa(tmp_path, capsys):
     assert (out / "evaluation.csv").is_file() and (out / "pr_curve.png").is_file()
 
 
+def test_run_smpqa_hands_the_printed_marker_to_the_analysis(tmp_path):
+    ds = make_dataset(tmp_path / "ds", presets=["good_marker"], per_preset=2, seed=1,
+                      size="600x450", progress=False).parent
+    ev = evaluate(ds, run="smpqa", n_boot=0, progress=False)
+    # Judged without it, the paper of the second photo is a bare patch: uniformity fails.
+    assert [p["predicted"]["uniformity"] for p in ev.photos] == ["pass", "pass"]
+    # A marker that is not in the photo: analysed without it, with a warning naming the photo.
+    truth = ds / "good_marker-001.truth.json"
+    data = json.loads(truth.read_text())
+    data["truth"]["marker"]["id"] = 7
+    truth.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="good_marker-001.png: no ArUco marker .* id 7"):
+        ev = evaluate(ds, run="smpqa", n_boot=0, progress=False)
+    assert len(ev.photos) == 2
+
+
 def test_cli_errors_and_help(tmp_path, capsys):
     with pytest.raises(DatasetError):
         _cli_run(["dataset", "make", str(tmp_path), "--size", "huge", "--quiet"])

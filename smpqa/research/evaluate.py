@@ -22,6 +22,7 @@ import csv
 import json
 import math
 import os
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ class _Truth:
     px_per_mm: float | None
     preset: str
     expected: dict | None
+    marker: dict | None = None  # the printed marker in the photo (simulated truth), if any
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,17 @@ class _Pred:
 
 
 # --- truth ------------------------------------------------------------------------------------
+
+
+def _printed_marker(json_path: Path) -> dict | None:
+    """The printed marker a simulated photo's ``.truth.json`` records, as Marker's fields."""
+    try:
+        mk = json.loads(json_path.read_text(encoding="utf-8"))["truth"].get("marker")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no such file (older data sets): no marker known
+    if not isinstance(mk, dict):
+        return None
+    return {k: mk[k] for k in ("side_mm", "dictionary", "id") if k in mk}
 
 
 def _truth_from_dataset(folder: Path) -> list[_Truth]:
@@ -93,7 +106,8 @@ def _truth_from_dataset(folder: Path) -> list[_Truth]:
         out.append(_Truth(r["file"], Path(r["file"]).stem, r["path"], pts.x, pts.y,
                           pts.diameter_px, True, (r["height_px"], r["width_px"]),
                           r["px_per_mm"], r["preset"],
-                          {c: r[f"expected_{c}"] for c in CRITERIA}))
+                          {c: r[f"expected_{c}"] for c in CRITERIA},
+                          _printed_marker(truth_paths(r["path"])[1])))
     if not out:
         raise EvaluationError(f"{folder}: the manifest lists no photos")
     return out
@@ -228,6 +242,26 @@ def _read_verdicts(path: Path) -> dict:
     return out
 
 
+def _analyze_truth(t: _Truth, analyze, profile, view):
+    """``analyze`` one photo as its user would, with the printed marker the truth records.
+
+    The marker's paper is then left out of the judged region (the scale still
+    comes from the truth); where it cannot be found, the photo is analysed
+    without it, with a warning.
+    """
+    from ..calibrate import Marker
+    from ..errors import CalibrationError
+
+    if t.marker:
+        try:
+            return analyze(t.image, px_per_mm=t.px_per_mm, marker=Marker(**t.marker),
+                           profile=profile, view=view)
+        except CalibrationError as exc:
+            warnings.warn(f"{t.name}: {exc}; analysed without the marker, whose paper is then "
+                          "judged as skin", stacklevel=3)
+    return analyze(t.image, px_per_mm=t.px_per_mm, profile=profile, view=view)
+
+
 def _preds_from_smpqa(truths: list[_Truth], profile, view, progress) -> list[_Pred]:
     from tqdm import tqdm
 
@@ -241,7 +275,7 @@ def _preds_from_smpqa(truths: list[_Truth], profile, view, progress) -> list[_Pr
         if t.image is None:
             raise EvaluationError("run='smpqa' needs the photos: give images_dir (--images) "
                                   "with the annotation file")
-        a = analyze(t.image, px_per_mm=t.px_per_mm, profile=profile, view=view)
+        a = _analyze_truth(t, analyze, profile, view)
         d = a.dots
         # snr ranks detections by confidence, which is what a PR sweep needs.
         out.append(_Pred(np.array(d["x"]), np.array(d["y"]), np.array(d["diameter_px"]),
@@ -657,7 +691,9 @@ def evaluate(truth_dir, pred_dir=None, *, run=None, images_dir=None, px_per_mm=N
         folder (verdicts only). Give this or ``run``.
     run : {"smpqa"}, optional
         Analyse every photo with smpqa instead (detections, with ``snr`` as
-        score, and verdicts).
+        score, and verdicts), at the truth's scale. A simulated photo whose
+        truth records a printed marker is analysed with that marker, so its
+        paper is not judged as bare skin.
     images_dir : str or os.PathLike, optional
         Photos of an annotation file (needed for ``run``; otherwise used for
         the photo size and scale of the 1 mm border).
