@@ -85,7 +85,7 @@ METRIC_LABELS: dict[str, tuple[str, str, str, str]] = {
     "width_mm": ("hairline fall-off width", "mm", "too hard an edge", "too diffuse an edge"),
     "asymmetry_mm": ("hairline asymmetry", "mm", "", "lopsided hairline"),
     "irregularity_ratio": ("hairline irregularity over a straight edge's", "",
-                           "ruler-straight edge", ""),
+                           "no more irregular than a ruler-straight edge", ""),
     "blowout_share": ("share of blown-out dots", "", "", "too much blowout"),
     "density_per_cm2": ("dot density", "/cm²", "too sparse", "too dense"),
 }
