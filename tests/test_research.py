@@ -367,6 +367,10 @@ def test_run_smpqa_hands_the_printed_marker_to_the_analysis(tmp_path):
     with pytest.warns(UserWarning, match="good_marker-001.png: no ArUco marker .* id 7"):
         ev = evaluate(ds, run="smpqa", n_boot=0, progress=False)
     assert len(ev.photos) == 2
+    data["truth"]["marker"]["side_mm"] = -1.0  # a malformed record: warned about, not fatal
+    truth.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="good_marker-001.png: marker side_mm must be"):
+        assert len(evaluate(ds, run="smpqa", n_boot=0, progress=False).photos) == 2
 
 
 def test_cli_errors_and_help(tmp_path, capsys):

@@ -242,6 +242,11 @@ def _read_verdicts(path: Path) -> dict:
     return out
 
 
+def _without_marker(t: _Truth, why: Exception) -> None:
+    warnings.warn(f"{t.name}: {why}; analysed without the marker, whose paper is then judged "
+                  "as skin", stacklevel=4)
+
+
 def _analyze_truth(t: _Truth, analyze, profile, view):
     """``analyze`` one photo as its user would, with the printed marker the truth records.
 
@@ -252,13 +257,18 @@ def _analyze_truth(t: _Truth, analyze, profile, view):
     from ..calibrate import Marker
     from ..errors import CalibrationError
 
+    marker = None
     if t.marker:
         try:
-            return analyze(t.image, px_per_mm=t.px_per_mm, marker=Marker(**t.marker),
-                           profile=profile, view=view)
-        except CalibrationError as exc:
-            warnings.warn(f"{t.name}: {exc}; analysed without the marker, whose paper is then "
-                          "judged as skin", stacklevel=3)
+            marker = Marker(**t.marker)
+        except (TypeError, ValueError) as exc:  # a malformed truth record
+            _without_marker(t, exc)
+    if marker is not None:
+        try:
+            return analyze(t.image, px_per_mm=t.px_per_mm, marker=marker, profile=profile,
+                           view=view)
+        except CalibrationError as exc:  # not found in the photo
+            _without_marker(t, exc)
     return analyze(t.image, px_per_mm=t.px_per_mm, profile=profile, view=view)
 
 
