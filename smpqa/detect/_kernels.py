@@ -14,7 +14,7 @@ from numba import njit, prange
 __all__ = [
     "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker", "kept_seeds",
     "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median", "blur_costs",
-    "twin_recentre",
+    "twin_split",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -1227,45 +1227,84 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, mate_x, mate_y, seed, own_x, own_y
     return out
 
 
-@njit(cache=True, parallel=True)
-def twin_recentre(cs, xs, ys, r, ox, oy, iters):
-    """Each twin's centre re-found on its own side of the pair: ``iters`` centroid steps.
+_TWIN_WEIGH = 2  # steps of twin_split that re-weigh the twins by their masses
+_TWIN_STILL = 0.02  # px: twin_split stops once no twin moves further in a step
 
-    A step takes the centroid of ``max(cs, 0)`` over the pixels within ``r + 1`` px of the
-    current centre that are no nearer the other twin's first centre (``ox``, ``oy``) than to
-    it. Twin centres placed along the pair's moments assume two equal discs; this follows
-    unequal or crowded ones. A centre stays where no darkening is found.
+
+@njit(cache=True, inline="always")
+def _side_sums(cs, x0, y0, w0, x1, y1, w1):
+    """``max(cs, 0)``'s sum and first moments over twin 0's side of a pair, within sqrt(w0) + 1.
+
+    Twin 0's side is where |p - (x0, y0)|² - w0 <= |p - (x1, y1)|² - w1: the power line of
+    discs of radii² w0 and w1, which passes through the points where they cross.
+    """
+    H, W = cs.shape
+    R = math.sqrt(w0) + 1.0
+    tot = 0.0
+    mx = 0.0
+    my = 0.0
+    for py in range(max(int(math.ceil(y0 - R)), 0), min(int(math.floor(y0 + R)), H - 1) + 1):
+        for px in range(max(int(math.ceil(x0 - R)), 0), min(int(math.floor(x0 + R)), W - 1) + 1):
+            d2 = (px - x0) ** 2 + (py - y0) ** 2
+            if d2 > R * R or d2 - w0 > (px - x1) ** 2 + (py - y1) ** 2 - w1:
+                continue
+            v = float(cs[py, px])  # float64 sums, compiled or not
+            if v > 0:
+                tot += v
+                mx += v * px
+                my += v * py
+    return tot, mx, my
+
+
+@njit(cache=True, parallel=True)
+def twin_split(cs, xa, ya, xb, yb, r, iters):
+    """Both twins of each split pair re-centred on their own parts of it: centroid steps.
+
+    A step takes each twin to the centroid of ``max(cs, 0)`` over the pixels
+    within its radius + 1 px on its side of the pair's power line (see
+    ``_side_sums``; the bisector for equal radii). The radii start at ``r``
+    for both; in the first ``_TWIN_WEIGH`` steps they are re-set from the
+    twins' masses M (ra² : rb² = Ma : Mb, ra² + rb² = 2 r², as for two discs
+    equally dark), so that an unequal pair is cut where its discs meet, not
+    halfway. Later steps keep the radii: re-weighing every step lets a twin
+    that reaches a third dot grow without end. At most ``iters`` steps, until
+    neither twin moves more than ``_TWIN_STILL`` px; a pair with no darkening
+    on one side stays where it was.
+
+    Parameters
+    ----------
+    cs : (H, W) float32
+        Smoothed relative darkening.
+    xa, ya, xb, yb : (N,) float64
+        The twins' first centres (x = column, y = row), px.
+    r : (N,) float64
+        The twins' common first radius, px.
+    iters : int
+        Most steps.
 
     Returns
     -------
-    (N, 2) float64
-        The new centres.
+    (N, 4) float64
+        The new centres: xa, ya, xb, yb.
     """
-    H, W = cs.shape
-    out = np.empty((xs.size, 2))
-    for i in prange(xs.size):
-        x, y = xs[i], ys[i]
-        R = r[i] + 1.0
-        for _ in range(iters):
-            tot = 0.0
-            mx = 0.0
-            my = 0.0
-            for py in range(max(int(math.ceil(y - R)), 0), min(int(math.floor(y + R)), H - 1) + 1):
-                for px in range(max(int(math.ceil(x - R)), 0),
-                                min(int(math.floor(x + R)), W - 1) + 1):
-                    d2 = (px - x) ** 2 + (py - y) ** 2
-                    if d2 > R * R or d2 > (px - ox[i]) ** 2 + (py - oy[i]) ** 2:
-                        continue
-                    v = float(cs[py, px])  # float64 sums, compiled or not
-                    if v > 0:
-                        tot += v
-                        mx += v * px
-                        my += v * py
-            if not (tot > 0):
+    n = xa.size
+    out = np.empty((n, 4))
+    for i in prange(n):
+        ax, ay, bx, by = xa[i], ya[i], xb[i], yb[i]
+        wa = wb = r[i] * r[i]
+        for step in range(iters):
+            ta, mxa, mya = _side_sums(cs, ax, ay, wa, bx, by, wb)
+            tb, mxb, myb = _side_sums(cs, bx, by, wb, ax, ay, wa)
+            if not (ta > 0 and tb > 0):
                 break
-            x, y = mx / tot, my / tot
-        out[i, 0] = x
-        out[i, 1] = y
+            moved = max(abs(mxa / ta - ax), abs(mya / ta - ay), abs(mxb / tb - bx),
+                        abs(myb / tb - by))
+            ax, ay, bx, by = mxa / ta, mya / ta, mxb / tb, myb / tb
+            if step < _TWIN_WEIGH:
+                wa, wb = 2 * r[i] * r[i] * ta / (ta + tb), 2 * r[i] * r[i] * tb / (ta + tb)
+            elif moved < _TWIN_STILL:
+                break
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = ax, ay, bx, by
     return out
 
 

@@ -43,7 +43,7 @@ _UNDER_HAIR_MASS = 1.0
 # many smallest-dot areas (_is_hair; such crossings keep -1.2 to 0.6, dots under hairs ~1).
 _CROSSING_MASS = 0.5
 _CROSSING_WIDER = 1.5  # px past the line width up to which such a seed is weighed so
-_TWIN_ITERS = 2  # centroid steps that re-centre each twin on its side of the pair (_rows)
+_TWIN_ITERS = 8  # most centroid steps that re-centre the twins on their sides of a pair (_rows)
 _LOPSIDED = 1.6  # a ray this many times the median's length: into a touching partner (_measure)
 _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' ellipse to 0.9-1
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
@@ -474,8 +474,8 @@ def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
     """Table columns, each row's seed index and its twin's position (NaN for a single dot).
 
     Merged dots are split along their major axis. The twins start where two equal discs with
-    the pair's moments would lie and are then re-centred on their own sides of the pair
-    (``K.twin_recentre``), which follows unequal and crowded pairs.
+    the pair's moments would lie and are then re-centred on their own parts of the pair
+    (``K.twin_split``), which follows unequal and crowded pairs.
     """
     idx = np.flatnonzero(ok)
     single = idx[~merged[idx]]
@@ -485,8 +485,8 @@ def _rows(cs, m, r, elong, merged, skin, core, snr, ok, lam1, lam2):
     ax, ay = m[twin, _X] + h * c, m[twin, _Y] + h * s
     bx, by = m[twin, _X] - h * c, m[twin, _Y] - h * s
     rt = np.concatenate([r_twin, r_twin])
-    new = K.twin_recentre(cs, np.concatenate([ax, bx]), np.concatenate([ay, by]), rt,
-                          np.concatenate([bx, ax]), np.concatenate([by, ay]), _TWIN_ITERS)
+    pair = K.twin_split(cs, ax, ay, bx, by, r_twin, _TWIN_ITERS)
+    new = np.concatenate([pair[:, :2], pair[:, 2:]])  # the a twins, then the b twins
     x = np.concatenate([m[single, _X], new[:, 0]])
     y = np.concatenate([m[single, _Y], new[:, 1]])
     nt = twin.size
