@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SmpqaError
+from ..calibrate import Marker
+from ..errors import CalibrationError, SmpqaError
 from ..match import match_dots
 from ..profile import CRITERIA
 from .annotations import load_annotations, read_points_csv
@@ -66,7 +67,7 @@ class _Truth:
     px_per_mm: float | None
     preset: str
     expected: dict | None
-    marker: dict | None = None  # the printed marker in the photo (simulated truth), if any
+    marker: Marker | None = None  # the printed marker in the photo (simulated truth), if any
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,23 @@ class _Pred:
 # --- truth ------------------------------------------------------------------------------------
 
 
-def _printed_marker(json_path: Path) -> dict | None:
-    """The printed marker a simulated photo's ``.truth.json`` records, as Marker's fields."""
+def _printed_marker(name: str, json_path: Path) -> Marker | None:
+    """The printed marker a simulated photo's ``.truth.json`` records; None if none.
+
+    A record that does not make a :class:`~smpqa.Marker` is warned about
+    (the photo is then analysed without it).
+    """
     try:
         mk = json.loads(json_path.read_text(encoding="utf-8"))["truth"].get("marker")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # no such file (older data sets): no marker known
     if not isinstance(mk, dict):
         return None
-    return {k: mk[k] for k in ("side_mm", "dictionary", "id") if k in mk}
+    try:
+        return Marker(**{k: mk[k] for k in ("side_mm", "dictionary", "id") if k in mk})
+    except (TypeError, ValueError) as exc:  # a malformed truth record
+        _without_marker(name, exc)
+        return None
 
 
 def _truth_from_dataset(folder: Path) -> list[_Truth]:
@@ -97,7 +106,7 @@ def _truth_from_dataset(folder: Path) -> list[_Truth]:
 
     out = []
     for r in read_manifest(folder):
-        csv_path = truth_paths(r["path"])[0]
+        csv_path, json_path = truth_paths(r["path"])
         if not csv_path.is_file():
             raise EvaluationError(f"missing truth file {csv_path} (listed in the manifest)")
         pts, _ = read_points_csv(csv_path, error=EvaluationError)
@@ -107,7 +116,7 @@ def _truth_from_dataset(folder: Path) -> list[_Truth]:
                           pts.diameter_px, True, (r["height_px"], r["width_px"]),
                           r["px_per_mm"], r["preset"],
                           {c: r[f"expected_{c}"] for c in CRITERIA},
-                          _printed_marker(truth_paths(r["path"])[1])))
+                          _printed_marker(r["file"], json_path)))
     if not out:
         raise EvaluationError(f"{folder}: the manifest lists no photos")
     return out
@@ -242,8 +251,8 @@ def _read_verdicts(path: Path) -> dict:
     return out
 
 
-def _without_marker(t: _Truth, why: Exception) -> None:
-    warnings.warn(f"{t.name}: {why}; analysed without the marker, whose paper is then judged "
+def _without_marker(name: str, why: Exception) -> None:
+    warnings.warn(f"{name}: {why}; analysed without the marker, whose paper is then judged "
                   "as skin", stacklevel=4)
 
 
@@ -254,21 +263,12 @@ def _analyze_truth(t: _Truth, analyze, profile, view):
     comes from the truth); where it cannot be found, the photo is analysed
     without it, with a warning.
     """
-    from ..calibrate import Marker
-    from ..errors import CalibrationError
-
-    marker = None
-    if t.marker:
+    if t.marker is not None:
         try:
-            marker = Marker(**t.marker)
-        except (TypeError, ValueError) as exc:  # a malformed truth record
-            _without_marker(t, exc)
-    if marker is not None:
-        try:
-            return analyze(t.image, px_per_mm=t.px_per_mm, marker=marker, profile=profile,
+            return analyze(t.image, px_per_mm=t.px_per_mm, marker=t.marker, profile=profile,
                            view=view)
         except CalibrationError as exc:  # not found in the photo
-            _without_marker(t, exc)
+            _without_marker(t.name, exc)
     return analyze(t.image, px_per_mm=t.px_per_mm, profile=profile, view=view)
 
 
