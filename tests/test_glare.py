@@ -8,6 +8,7 @@ import pytest
 from smpqa import detect_dots, synth
 from smpqa.color import SRGB8_TO_LINEAR, linear_to_srgb
 from smpqa.detect import _glare
+from smpqa.detect import _kernels as K
 from smpqa.detect.pipeline import _skin_level
 from smpqa.match import match_dots
 
@@ -38,7 +39,7 @@ def _photo(glare=0.6, grey=False, spot_px=40.0, seed=0):
 
 
 def _find(rgb, z=5.0, min_area=50.0):
-    bg = _skin_level(rgb, BLOCK)
+    bg, _ = _skin_level(rgb, BLOCK)
     return _glare.find_glare(rgb, SRGB8_TO_LINEAR, bg, BLOCK, z, min_area)
 
 
@@ -69,6 +70,12 @@ def test_glare_is_taken_out_and_dots_regain_their_contrast():
     yy, xx = np.mgrid[0:a.shape[0], 0:a.shape[1]]
     far = np.hypot(xx - 160, yy - 120) > 1.5 * 40 + 2 * _glare._SIGMA + _glare._CELL
     assert np.array_equal(found.rgb[far], rgb[far])
+    # Every changed code lies in the tiles the skin level is measured again over, which are
+    # not the whole photo.
+    tiles = found.tiles(BLOCK)
+    inside = np.kron(tiles, np.ones((BLOCK, BLOCK), bool))[:a.shape[0], :a.shape[1]]
+    assert np.array_equal(found.rgb[~inside], rgb[~inside]) and inside.mean() < 0.5
+    assert not np.array_equal(found.rgb[inside], rgb[inside])
     # How much the glare had shrunk a dot's contrast, where it was taken out, and what is left.
     assert found.gain(160.0, 120.0) > 2.0 and found.gain(5.0, 5.0) == pytest.approx(1.0)
     lum = SRGB8_TO_LINEAR[rgb] @ np.array([0.2126, 0.7152, 0.0722])
@@ -96,21 +103,23 @@ def test_glare_smaller_than_a_dot_is_left():
 def test_kernels_match_their_python():
     rgb, _, _ = _photo()
     rgb = np.ascontiguousarray(rgb[100:140, 130:190])
-    bg = _skin_level(rgb, 16)
+    bg, _ = _skin_level(rgb, 16)
     fast = _glare.glare_sums(rgb, SRGB8_TO_LINEAR, bg, 16, 0.8, 4)
     slow = _glare.glare_sums.py_func(rgb, SRGB8_TO_LINEAR, bg, 16, 0.8, 4)
     np.testing.assert_allclose(fast, slow, rtol=1e-5)
     # Every other pixel both ways; on plain skin, every one of them is skin.
     plain = np.broadcast_to(rgb[:1, :1], (40, 60, 3)).copy()
-    n, ysum, csum = _glare.glare_sums(plain, SRGB8_TO_LINEAR, _skin_level(plain, 16), 16, 0.8, 4)
+    n, ysum, csum = _glare.glare_sums(plain, SRGB8_TO_LINEAR, _skin_level(plain, 16)[0], 16, 0.8,
+                                       4)
     assert n.shape == (10, 15) and n.sum() == 20 * 30 and np.all(n == 4)
     lin = SRGB8_TO_LINEAR[plain[0, 0]]
     np.testing.assert_allclose(csum, 4 * (lin[0] - lin[2]), rtol=1e-5)
     coarse = np.linspace(0, 0.3, fast[0].size, dtype=np.float32).reshape(fast[0].shape)
     coarse[:3] = 0  # rows with no glare are copied
-    out = _glare.subtract_glare(rgb, SRGB8_TO_LINEAR, coarse, 4)
-    np.testing.assert_array_equal(out, _glare.subtract_glare.py_func(rgb, SRGB8_TO_LINEAR,
-                                                                      coarse, 4))
+    out, slow = rgb.copy(), rgb.copy()
+    _glare.subtract_glare(out, SRGB8_TO_LINEAR, coarse, 4)
+    _glare.subtract_glare.py_func(slow, SRGB8_TO_LINEAR, coarse, 4)
+    np.testing.assert_array_equal(out, slow)
     np.testing.assert_array_equal(out[:10], rgb[:10])  # the interpolation reaches row 10
     # Reading the coarse map at pixel positions: at a cell's centre, its own value.
     xs, ys = np.array([1.5, 9.5, 0.0, 200.0]), np.array([1.5, 13.5, -3.0, 15.5])
@@ -183,3 +192,64 @@ def test_glare_removal_can_be_switched_off():
     assert len(on) > len(off)  # the dots in the glare's core
     with pytest.raises(ValueError, match="remove_glare"):
         DetectParams(remove_glare="yes")
+
+
+@pytest.mark.parametrize("box", [(37, 90, 41, 77), (0, 240, 300, 320), (200, 240, 0, 5),
+                                 (0, 0, 0, 0)])
+def test_skin_level_measured_again_only_where_the_photo_changed(box):
+    # After glare is taken out, only the tiles that hold a changed pixel are measured again;
+    # the level must be the same as measured afresh (tiles of 32 px; 240 x 320 photo).
+    rgb, _, _ = _photo()
+    _, raw = _skin_level(rgb, BLOCK)
+    changed = rgb.copy()
+    y0, y1, x0, x1 = box
+    changed[y0:y1, x0:x1] //= 2
+    todo = np.zeros(raw.shape, bool)
+    todo[y0 // BLOCK:-(-y1 // BLOCK), x0 // BLOCK:-(-x1 // BLOCK)] = True
+    again, _ = _skin_level(changed, BLOCK, raw, todo)
+    fresh, raw2 = _skin_level(changed, BLOCK)
+    np.testing.assert_array_equal(again, fresh)
+    assert (raw2 != raw).any() == todo.any()
+    slow = raw.copy()
+    K.block_percentile_at.py_func(changed, SRGB8_TO_LINEAR, BLOCK, 0.75, todo, slow)
+    np.testing.assert_array_equal(slow, raw2)
+
+
+def test_tiles_of_the_glare_hold_every_changed_pixel():
+    # One coarse cell of glare changes pixels within a cell of it: 36-47 x 76-87 here, which
+    # spans four 40 px tiles when it straddles their corner.
+    rgb, _, _ = _photo(glare=0.0)
+    removed = np.zeros(((rgb.shape[0] + 3) // 4, (rgb.shape[1] + 3) // 4), np.float32)
+    removed[10, 20] = 0.1
+    g = _glare.Glare(rgb, removed, 0.01, 0.0, removed)
+    expect = np.zeros((6, 8), bool)
+    expect[:2, 1:3] = True
+    np.testing.assert_array_equal(g.tiles(40), expect)
+    assert g.tiles(40).shape == (6, 8) and g.tiles(64).sum() == 1
+    removed[:] = 0
+    removed[-1, -1] = 0.1  # the last cell: the tiles at the photo's corner
+    assert np.flatnonzero(g.tiles(50)).tolist() == [5 * 7 - 1]  # 5 x 7 tiles
+
+
+@pytest.mark.parametrize("shape", [(240, 320), (243, 317)])
+def test_first_look_pools_the_fine_cells(shape):
+    # The 8 px first look is summed from the 4 px cells: as if summed over 8 px cells.
+    rgb = np.ascontiguousarray(np.pad(_photo()[0], ((0, 3), (0, 0), (0, 0)), mode="edge")
+                               [:shape[0], :shape[1]])
+    bg, _ = _skin_level(rgb, 16)
+    fine = _glare.glare_sums(rgb, SRGB8_TO_LINEAR, bg, 16, 0.8, 4)
+    coarse = _glare.glare_sums(rgb, SRGB8_TO_LINEAR, bg, 16, 0.8, 8)
+    pooled = _glare._pooled(fine, 2)
+    assert pooled.shape == coarse.shape
+    np.testing.assert_allclose(pooled, coarse, rtol=1e-5)
+
+
+def test_glare_is_subtracted_only_within_a_cell_of_its_cells():
+    rgb, _, _ = _photo(glare=0.0)
+    coarse = np.zeros(((rgb.shape[0] + 3) // 4, (rgb.shape[1] + 3) // 4), np.float32)
+    coarse[10, 20] = 0.2  # the cell of pixels 40-43 x 80-83
+    out = rgb.copy()
+    _glare.subtract_glare(out, SRGB8_TO_LINEAR, coarse, 4)
+    rows, cols = np.nonzero((out != rgb).any(2))
+    assert rows.min() >= 38 and rows.max() <= 45 and cols.min() >= 78 and cols.max() <= 85
+    assert (out[40:44, 80:84] < rgb[40:44, 80:84]).all()

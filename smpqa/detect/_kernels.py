@@ -12,9 +12,9 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = [
-    "block_percentile", "darkening", "peaks", "saddle_same", "suppress_weaker", "kept_seeds",
-    "ray_radius", "neighbours", "measure", "halo_ratio", "solve_radius", "median", "blur_costs",
-    "twin_split",
+    "block_percentile", "block_percentile_at", "darkening", "peaks", "saddle_same",
+    "suppress_weaker", "kept_seeds", "ray_radius", "neighbours", "measure", "halo_ratio",
+    "solve_radius", "median", "blur_costs", "twin_split",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -153,22 +153,31 @@ def _median_code(codes, n, lut, count):
     return np.nan
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def block_percentile(rgb, lut, block, q):
     """The q-quantile (0-1) of the linear luminance in each block x block tile.
 
     Every other pixel (in both directions) is sampled in blocks of 8 px and more.
     """
     H, W = rgb.shape[0], rgb.shape[1]
-    nby = (H + block - 1) // block
-    nbx = (W + block - 1) // block
-    out = np.empty((nby, nbx), np.float32)
+    out = np.empty(((H + block - 1) // block, (W + block - 1) // block), np.float32)
+    block_percentile_at(rgb, lut, block, q, np.ones(out.shape, np.bool_), out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def block_percentile_at(rgb, lut, block, q, todo, out):
+    """``block_percentile``'s tiles where ``todo`` is True, written into ``out`` (nby, nbx)."""
+    H, W = rgb.shape[0], rgb.shape[1]
+    nby, nbx = out.shape
     step = 2 if block >= 8 else 1
     for by in prange(nby):
         buf = np.empty(((block + 1) // step + 1) ** 2, np.float32)
         count = np.empty(_BINS, np.int32)
         tmp = np.empty(buf.size, np.float32)
         for bx in range(nbx):
+            if not todo[by, bx]:
+                continue
             n = 0
             for y in range(by * block, min((by + 1) * block, H), step):
                 for x in range(bx * block, min((bx + 1) * block, W), step):
@@ -176,7 +185,6 @@ def block_percentile(rgb, lut, block, q):
                     n += 1
             kq = min(int(q * n), n - 1)
             out[by, bx] = _kth_binned(buf, n, kq, count, tmp)
-    return out
 
 
 @njit(cache=True, inline="always")

@@ -75,12 +75,20 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
     return max(lo, 1.5), hi
 
 
-def _skin_level(rgb, block):
-    """The block skin level: the upper quartile of each tile's luminance, then a 3x3 median."""
-    bg = K.block_percentile(rgb, SRGB8_TO_LINEAR, block, 0.75)
-    if min(bg.shape) >= 3:  # a 3x3 median keeps clusters and glare out of the skin level
-        bg = cv2.medianBlur(bg, 3)
-    return bg
+def _skin_level(rgb, block, raw=None, todo=None):
+    """The block skin level: the upper quartile of each tile's luminance, then a 3x3 median.
+
+    Given the quartiles ``raw`` of a photo that differs from ``rgb`` only in the tiles
+    where ``todo`` is True, only those are measured again. Returns the level and the
+    quartiles.
+    """
+    if raw is None:
+        raw = K.block_percentile(rgb, SRGB8_TO_LINEAR, block, 0.75)
+    elif todo.any():
+        raw = raw.copy()
+        K.block_percentile_at(rgb, SRGB8_TO_LINEAR, block, 0.75, todo, raw)
+    # A 3x3 median keeps clusters and glare out of the skin level.
+    return (cv2.medianBlur(raw, 3) if min(raw.shape) >= 3 else raw), raw
 
 
 def _contrast_maps(rgb, bg, block, open_lines, line_level):
@@ -219,13 +227,13 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
             FRAME_MARGIN_KEY: d_hi / 2}
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
-    bg = _skin_level(rgb, block)
+    bg, raw = _skin_level(rgb, block)
     # White glare is taken out of the photo first (_glare): it washes dots out.
     glare = (_glare.find_glare(rgb, SRGB8_TO_LINEAR, bg, block, p.min_snr, math.pi * d_hi**2 / 4)
              if p.remove_glare else None)
     if glare is not None:
         rgb = glare.rgb
-        bg = _skin_level(rgb, block)
+        bg, _ = _skin_level(rgb, block, raw, glare.tiles(block))
     meta["glare_fraction"] = 0.0 if glare is None else glare.fraction
     maps = _Maps(rgb, *_contrast_maps(rgb, bg, block, d_lo >= _OPEN_D_LO, 2.0 * p.min_contrast))
     noise = _noise(maps.cs)
