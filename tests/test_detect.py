@@ -211,6 +211,15 @@ def test_measure_matches_python_under_glare():
     assert m1[0, K.M_SKIN] > 1.1 * m1[2, K.M_SKIN]  # the skin under the first dot: in glare
 
 
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0, 3.7])
+def test_gauss_sum_is_the_sampled_gaussians_weight(sigma):
+    # Poisson's summation formula against the sum itself, at offsets across a pixel.
+    for f in np.linspace(0.0, 1.0, 11):
+        direct = np.exp(-0.5 * (np.arange(-60, 61) - f) ** 2 / sigma**2).sum()
+        assert K._gauss_sum(f, sigma) == pytest.approx(direct, rel=1e-13)
+        assert K._gauss_sum.py_func(f, sigma) == pytest.approx(direct, rel=1e-13)
+
+
 @pytest.mark.parametrize("name", ["good_light", "good_medium", "good_dark", "good_jpeg75",
                                   "too_dark"])
 def test_diameter_and_position_errors(runs, name):
