@@ -24,6 +24,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._kernels import _BINS, _kth_binned
+
 __all__ = ["line_excess", "ridge_runs", "twin_erosion", "twin_profile"]
 
 _N_DIR = 16  # rays around each seed
@@ -88,6 +90,18 @@ def _run(g, inv, x, y, v0, ux, uy, level, reach):
 
 
 @njit(cache=True, inline="always")
+def _sort_small(a, n):
+    """Sort ``a[:n]`` in place by insertion: for a few dozen values, faster than ``np.sort``."""
+    for j in range(1, n):
+        v = a[j]
+        b = j - 1
+        while b >= 0 and a[b] > v:
+            a[b + 1] = a[b]
+            b -= 1
+        a[b + 1] = v
+
+
+@njit(cache=True, inline="always")
 def _seed_peak(g, skin, fx, fy):
     """The largest darkening ``1 - g / skin`` of the 3 x 3 pixels about (fx, fy).
 
@@ -107,15 +121,15 @@ def _seed_peak(g, skin, fx, fy):
 
 
 @njit(cache=True, inline="always")
-def _excess(g, inv, fx, fy, bx, by, body, peak, rim, work):
+def _excess(g, inv, fx, fy, bx, by, body, peak, rim, work, hist, sel):
     """Darkening mass beyond the lines crossing the rim, on rims ``body + _RIMS``: the largest.
 
     For each rim radius rho, the darkening above the rim's bare level summed
     over the disc, less rho times its integral along the rim, over the peak
     above the bare level (px²). A line along the rim rather than across it
     carries in less than that; a rim nearer the body can miss it. NaN when
-    under half the first rim lies in the image. ``rim`` and ``work`` (5 x
-    len(_RIMS)) are scratch buffers.
+    under half the first rim lies in the image. ``rim``, ``work`` (5 x
+    len(_RIMS)), ``hist`` (``_BINS`` ints) and ``sel`` (as ``rim``) are scratch.
     """
     H, W = g.shape
     nr = len(_RIMS)
@@ -138,12 +152,10 @@ def _excess(g, inv, fx, fy, bx, by, body, peak, rim, work):
                 return np.nan
             r2[k] = -1.0  # this rim is left out
             continue
-        ring = rim[:n_v]
-        ring.sort()
-        base[k] = ring[int(_BASE_Q * n_v)]
+        base[k] = _kth_binned(rim, n_v, int(_BASE_Q * n_v), hist, sel)
         tot = 0.0
         for j in range(n_v):
-            tot += max(ring[j] - base[k], 0.0)
+            tot += max(rim[j] - base[k], 0.0)
         lines[k] = tot * 2 * math.pi * rho / n_c
     # One pass over the largest disc: the darkening's sum and pixel count within each rim.
     total[:] = 0.0
@@ -225,6 +237,8 @@ def line_excess(g, skin, xs, ys, reach, wide):
         runs = np.empty(_N_DIR)  # buffers shared by a chunk of seeds
         rim = np.empty(n_rim)
         work = np.empty((5, len(_RIMS)))
+        hist = np.empty(_BINS, np.int32)
+        sel = np.empty(n_rim)
         for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
             fx, fy = xs[i], ys[i]
             peak = _seed_peak(g, skin[i], fx, fy)
@@ -241,13 +255,13 @@ def line_excess(g, skin, xs, ys, reach, wide):
                     n_in += 1
             if n_in < _N_DIR // 2:
                 continue
+            _sort_small(runs, n_in)
             srt = runs[:n_in]
-            srt.sort()
             out[i, 1] = srt[1]
             if srt[1] > wide:
                 continue  # as wide as a dot: no need to weigh it
             body = srt[(n_in * 5) // 16]
-            out[i, 0] = _excess(g, inv, fx, fy, bx, by, body, peak, rim, work)
+            out[i, 0] = _excess(g, inv, fx, fy, bx, by, body, peak, rim, work, hist, sel)
     return out
 
 
@@ -340,13 +354,7 @@ def ridge_runs(g, skin, xs, ys, frac, rise, reach):
             two = 0.0
             for k in range(half):
                 two = max(two, min(runs[k], runs[k + half]))
-            for a in range(1, _N_RIDGE):  # insertion sort: for 32 runs, faster than np.sort
-                v = runs[a]
-                b = a - 1
-                while b >= 0 and runs[b] > v:
-                    runs[b + 1] = runs[b]
-                    b -= 1
-                runs[b + 1] = v
+            _sort_small(runs, _N_RIDGE)
             out[i, 0] = runs[_N_RIDGE - 1]
             out[i, 1] = 0.5 * (runs[half - 1] + runs[half])
             out[i, 2] = two
