@@ -677,3 +677,13 @@ def test_solve_radius_inverts_the_blur_model():
     assert np.allclose(K.solve_radius(req2, np.array([s2])), r, rtol=1e-6)
     assert np.allclose(K.solve_radius.py_func(req2, np.array([s2])), r, rtol=1e-6)
     assert K.solve_radius(np.array([1.0]), np.array([s2]))[0] == 0.0  # unresolved
+
+
+def test_sort_small_sorts_the_first_n_values_in_place():
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 2, 16, 32):
+        a = rng.integers(0, 5, 40).astype(float)  # ties included
+        before = a.copy()
+        K.sort_small(a, n)
+        np.testing.assert_array_equal(a[:n], np.sort(before[:n]))
+        np.testing.assert_array_equal(a[n:], before[n:])

@@ -339,12 +339,3 @@ def test_a_hair_passing_beside_a_dot_leaves_it_its_mass(dist):
     area, _ = _excess(g, 20, 20)
     assert area >= 0.4 * np.pi * 2.5**2
 
-
-def test_sort_small_sorts_the_first_n_values_in_place():
-    rng = np.random.default_rng(3)
-    for n in (0, 1, 2, 16, 32):
-        a = rng.integers(0, 5, 40).astype(float)  # ties included
-        before = a.copy()
-        _hair._sort_small(a, n)
-        np.testing.assert_array_equal(a[:n], np.sort(before[:n]))
-        np.testing.assert_array_equal(a[n:], before[n:])

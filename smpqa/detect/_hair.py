@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import _BINS, _kth_binned
+from ._kernels import _BINS, _kth_binned, sort_small
 
 __all__ = ["line_excess", "ridge_runs", "twin_erosion", "twin_profile"]
 
@@ -87,18 +87,6 @@ def _run(g, inv, x, y, v0, ux, uy, level, reach):
         prev = v
         s += _RAY_STEP
     return reach, False
-
-
-@njit(cache=True, inline="always")
-def _sort_small(a, n):
-    """Sort ``a[:n]`` in place by insertion: for a few dozen values, faster than ``np.sort``."""
-    for j in range(1, n):
-        v = a[j]
-        b = j - 1
-        while b >= 0 and a[b] > v:
-            a[b + 1] = a[b]
-            b -= 1
-        a[b + 1] = v
 
 
 @njit(cache=True, inline="always")
@@ -255,7 +243,7 @@ def line_excess(g, skin, xs, ys, reach, wide):
                     n_in += 1
             if n_in < _N_DIR // 2:
                 continue
-            _sort_small(runs, n_in)
+            sort_small(runs, n_in)
             srt = runs[:n_in]
             out[i, 1] = srt[1]
             if srt[1] > wide:
@@ -354,7 +342,7 @@ def ridge_runs(g, skin, xs, ys, frac, rise, reach):
             two = 0.0
             for k in range(half):
                 two = max(two, min(runs[k], runs[k + half]))
-            _sort_small(runs, _N_RIDGE)
+            sort_small(runs, _N_RIDGE)
             out[i, 0] = runs[_N_RIDGE - 1]
             out[i, 1] = 0.5 * (runs[half - 1] + runs[half])
             out[i, 2] = two

@@ -59,6 +59,18 @@ _BINS = 64  # value bins of the exact selection by counting
 
 
 @njit(cache=True, inline="always")
+def sort_small(a, n):
+    """Sort ``a[:n]`` in place by insertion: for a few dozen values, faster than ``np.sort``."""
+    for j in range(1, n):
+        v = a[j]
+        b = j - 1
+        while b >= 0 and a[b] > v:
+            a[b + 1] = a[b]
+            b -= 1
+        a[b + 1] = v
+
+
+@njit(cache=True, inline="always")
 def _bin(v, lo, scale):
     """The value's bin, clipped to the bins (a NaN must not index outside them)."""
     return min(max(int((v - lo) * scale), 0), _BINS - 1)
@@ -516,33 +528,39 @@ def ray_radius(cs, xs, ys, rmax):
 
     Returns an (N, 2) float32 array; a ray ends at ``rmax`` or at the image edge.
     """
-    H, W = cs.shape
     out = np.empty((xs.size, 2), np.float32)
     dxs = np.array([1, 1, 0, -1, -1, -1, 0, 1])
     dys = np.array([0, 1, 1, 1, 0, -1, -1, -1])
-    for i in prange(xs.size):
-        x0, y0 = xs[i], ys[i]
-        half = 0.5 * cs[y0, x0]
-        rad = np.empty(8, np.float32)
-        for k in range(8):
-            step = math.sqrt(dxs[k] * dxs[k] + dys[k] * dys[k])
-            prev = cs[y0, x0]
-            r = rmax
-            for s in range(1, int(rmax / step) + 2):
-                x, y = x0 + s * dxs[k], y0 + s * dys[k]
-                if x < 0 or y < 0 or x >= W or y >= H:
-                    r = (s - 1) * step
-                    break
-                v = cs[y, x]
-                if v < half:
-                    r = (s - 1 + (prev - half) / max(prev - v, 1e-9)) * step
-                    break
-                prev = v
-            rad[k] = r
-        rad.sort()  # eight values: a sort is cheapest
-        out[i, 0] = 0.5 * (rad[3] + rad[4])
-        out[i, 1] = rad[7]
+    for ch in prange((xs.size + _SEED_CHUNK - 1) // _SEED_CHUNK):
+        rad = np.empty(8, np.float32)  # shared by a chunk of seeds
+        for i in range(ch * _SEED_CHUNK, min((ch + 1) * _SEED_CHUNK, xs.size)):
+            _rays(cs, xs[i], ys[i], rmax, dxs, dys, rad)
+            sort_small(rad, 8)
+            out[i, 0] = 0.5 * (rad[3] + rad[4])
+            out[i, 1] = rad[7]
     return out
+
+
+@njit(cache=True, inline="always")
+def _rays(cs, x0, y0, rmax, dxs, dys, rad):
+    """``ray_radius``'s eight distances from the seed (x0, y0), into ``rad``."""
+    H, W = cs.shape
+    half = 0.5 * cs[y0, x0]
+    for k in range(8):
+        step = math.sqrt(dxs[k] * dxs[k] + dys[k] * dys[k])
+        prev = cs[y0, x0]
+        r = rmax
+        for s in range(1, int(rmax / step) + 2):
+            x, y = x0 + s * dxs[k], y0 + s * dys[k]
+            if x < 0 or y < 0 or x >= W or y >= H:
+                r = (s - 1) * step
+                break
+            v = cs[y, x]
+            if v < half:
+                r = (s - 1 + (prev - half) / max(prev - v, 1e-9)) * step
+                break
+            prev = v
+        rad[k] = r
 
 
 @njit(cache=True)
