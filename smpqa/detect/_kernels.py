@@ -1333,7 +1333,7 @@ def twin_split(cs, xa, ya, xb, yb, r, iters):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def solve_radius(req2, s2):
     """Disc radius r from r_eq² = r² / (1 - exp(-r² / (2 s²))), the blur variance s² known.
 
@@ -1344,7 +1344,7 @@ def solve_radius(req2, s2):
     method from u = r_eq² falls monotonically onto the positive root.
     """
     out = np.empty(req2.size)
-    for i in range(req2.size):
+    for i in prange(req2.size):
         out[i] = _radius(req2[i], s2[i] if s2.size > 1 else s2[0])
     return out
 
