@@ -115,7 +115,7 @@ def test_kernels_match_their_python():
     lin = SRGB8_TO_LINEAR[plain[0, 0]]
     np.testing.assert_allclose(csum, 4 * (lin[0] - lin[2]), rtol=1e-5)
     coarse = np.linspace(0, 0.3, fast[0].size, dtype=np.float32).reshape(fast[0].shape)
-    coarse[:3] = 0  # rows with no glare are copied
+    coarse[:3] = 0  # rows with no glare keep their codes
     out, slow = rgb.copy(), rgb.copy()
     _glare.subtract_glare(out, SRGB8_TO_LINEAR, coarse, 4)
     _glare.subtract_glare.py_func(slow, SRGB8_TO_LINEAR, coarse, 4)
