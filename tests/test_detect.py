@@ -1,5 +1,8 @@
 """detect_dots against the simulator's truth, bad input, and kernel parity."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -687,3 +690,20 @@ def test_sort_small_sorts_the_first_n_values_in_place():
         K.sort_small(a, n)
         np.testing.assert_array_equal(a[:n], np.sort(before[:n]))
         np.testing.assert_array_equal(a[n:], before[n:])
+
+
+def test_kernels_run_from_numba_cache_in_a_new_process():
+    # A cached kernel that called a parallel one (block_percentile, for a while) crashed when
+    # loaded from numba's cache in a new process (numba issue 8578; it depends on the cache's
+    # history, so this is a smoke test, not a sure trap): the detector must run in a fresh
+    # interpreter from the cache the earlier tests wrote.
+    code = ("import numpy as np; from smpqa import synth, detect_dots; "
+            "from smpqa.color import SRGB8_TO_LINEAR as lut; from smpqa.detect import _kernels; "
+            "p = synth.render(synth.preset('good_glare', width_px=240, height_px=180)); "
+            "out = np.zeros((6, 8), np.float32); "
+            "_kernels.block_percentile_at(p.image, lut, 32, 0.75, np.ones((6, 8), bool), out); "
+            "print(len(detect_dots(p.image, px_per_mm=p.scene.px_per_mm)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 0

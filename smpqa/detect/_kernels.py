@@ -165,38 +165,56 @@ def _median_code(codes, n, lut, count):
     return np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def block_percentile(rgb, lut, block, q):
     """The q-quantile (0-1) of the linear luminance in each block x block tile.
 
     Every other pixel (in both directions) is sampled in blocks of 8 px and more.
     """
     H, W = rgb.shape[0], rgb.shape[1]
-    out = np.empty(((H + block - 1) // block, (W + block - 1) // block), np.float32)
-    block_percentile_at(rgb, lut, block, q, np.ones(out.shape, np.bool_), out)
+    nby, nbx = (H + block - 1) // block, (W + block - 1) // block
+    out = np.empty((nby, nbx), np.float32)
+    for by in prange(nby):
+        buf, count, tmp = _tile_scratch(block)
+        for bx in range(nbx):
+            out[by, bx] = _tile_quantile(rgb, lut, block, q, by, bx, buf, count, tmp)
     return out
 
 
 @njit(cache=True, parallel=True)
 def block_percentile_at(rgb, lut, block, q, todo, out):
-    """``block_percentile``'s tiles where ``todo`` is True, written into ``out`` (nby, nbx)."""
-    H, W = rgb.shape[0], rgb.shape[1]
+    """``block_percentile``'s tiles where ``todo`` is True, written into ``out`` (nby, nbx).
+
+    (Not called from ``block_percentile``: a cached function that calls a parallel one
+    can crash when loaded from numba's cache, numba issue 8578.)
+    """
     nby, nbx = out.shape
-    step = 2 if block >= 8 else 1
     for by in prange(nby):
-        buf = np.empty(((block + 1) // step + 1) ** 2, np.float32)
-        count = np.empty(_BINS, np.int32)
-        tmp = np.empty(buf.size, np.float32)
+        buf, count, tmp = _tile_scratch(block)
         for bx in range(nbx):
-            if not todo[by, bx]:
-                continue
-            n = 0
-            for y in range(by * block, min((by + 1) * block, H), step):
-                for x in range(bx * block, min((bx + 1) * block, W), step):
-                    buf[n] = _lum(rgb, lut, y, x)
-                    n += 1
-            kq = min(int(q * n), n - 1)
-            out[by, bx] = _kth_binned(buf, n, kq, count, tmp)
+            if todo[by, bx]:
+                out[by, bx] = _tile_quantile(rgb, lut, block, q, by, bx, buf, count, tmp)
+
+
+@njit(cache=True, inline="always")
+def _tile_scratch(block):
+    """Buffers for ``_tile_quantile`` on tiles of ``block`` px."""
+    step = 2 if block >= 8 else 1
+    buf = np.empty(((block + 1) // step + 1) ** 2, np.float32)
+    return buf, np.empty(_BINS, np.int32), np.empty(buf.size, np.float32)
+
+
+@njit(cache=True, inline="always")
+def _tile_quantile(rgb, lut, block, q, by, bx, buf, count, tmp):
+    """The q-quantile of tile (by, bx)'s luminance, every other pixel from 8 px tiles up."""
+    H, W = rgb.shape[0], rgb.shape[1]
+    step = 2 if block >= 8 else 1
+    n = 0
+    for y in range(by * block, min((by + 1) * block, H), step):
+        for x in range(bx * block, min((bx + 1) * block, W), step):
+            buf[n] = _lum(rgb, lut, y, x)
+            n += 1
+    return _kth_binned(buf, n, min(int(q * n), n - 1), count, tmp)
 
 
 @njit(cache=True, inline="always")
