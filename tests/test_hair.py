@@ -338,4 +338,3 @@ def test_a_hair_passing_beside_a_dot_leaves_it_its_mass(dist):
     g = _draw((40, 40), discs=[(20, 20, 2.5)], lines=[(2, 20 + dist, 38, 20 + dist, 2.5)], ss=4)
     area, _ = _excess(g, 20, 20)
     assert area >= 0.4 * np.pi * 2.5**2
-
