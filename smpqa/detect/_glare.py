@@ -221,10 +221,10 @@ def subtract_glare(out, lut, glare, cell):
                     out[y, x, c] = _encode(lut, lut[out[y, x, c]] - a)
 
 
-def _sample(a, where):
-    """An even sample of at most ~65,000 of the values ``a[where]``, in their order."""
+def _sample(where):
+    """Flat indices of an even sample of at most ~65,000 of the cells where ``where`` holds."""
     i = np.flatnonzero(where)
-    return a.ravel()[i[:: max(1, i.size // 65536)]]
+    return i[:: max(1, i.size // 65536)]
 
 
 def _at(a, x, y):
@@ -293,7 +293,8 @@ def _estimate(sums, z, min_area, cell):
     if use.sum() < 16:
         return None
     # The skin's red - blue per unit of luminance: glare lowers it, so the median over cells.
-    chroma = float(np.median(_sample(csum, use) / _sample(ysum, use)))
+    i = _sample(use)
+    chroma = float(np.median(csum.ravel()[i] / ysum.ravel()[i]))
     if not chroma >= _MIN_CHROMA:
         return None
     s = math.sqrt(max(_SIGMA**2 - cell**2 / 12, 0.0)) / cell  # the cells average too
@@ -301,7 +302,7 @@ def _estimate(sums, z, min_area, cell):
     ok = gn > 0.05 * np.max(gn)
     # Glare over all the light, 1 - diffuse / all (0 where there is no skin to tell by).
     share = np.where(ok, 1.0 - gc / (chroma * np.where(ok, gy, 1.0)), 0.0).astype(np.float32)
-    vals = _sample(share, ok & full)
+    vals = share.ravel()[_sample(ok & full)]
     med = float(np.median(vals))
     eps = 1.4826 * float(np.median(np.abs(vals - med)))
     floor = max(z * eps, _FLOOR)
