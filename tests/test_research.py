@@ -364,13 +364,16 @@ def test_run_smpqa_hands_the_printed_marker_to_the_analysis(tmp_path):
     data = json.loads(truth.read_text())
     data["truth"]["marker"]["id"] = 7
     truth.write_text(json.dumps(data))
-    with pytest.warns(UserWarning, match="good_marker-001.png: no ArUco marker .* id 7"):
+    with pytest.warns(UserWarning, match="good_marker-001.png: no ArUco marker .* id 7") as rec:
         ev = evaluate(ds, run="smpqa", n_boot=0, progress=False)
     assert len(ev.photos) == 2
     data["truth"]["marker"]["side_mm"] = -1.0  # a malformed record: warned about, not fatal
     truth.write_text(json.dumps(data))
-    with pytest.warns(UserWarning, match="good_marker-001.png: marker side_mm must be"):
+    with pytest.warns(UserWarning, match="good_marker-001.png: marker side_mm must be") as rec2:
         assert len(evaluate(ds, run="smpqa", n_boot=0, progress=False).photos) == 2
+    # Both warnings point at the line that called evaluate, not inside smpqa.
+    for r in (rec, rec2):
+        assert [w.filename for w in r if "without the marker" in str(w.message)] == [__file__]
 
 
 def test_cli_errors_and_help(tmp_path, capsys):

@@ -97,7 +97,8 @@ def _printed_marker(name: str, json_path: Path) -> Marker | None:
     try:
         return Marker(**{k: mk[k] for k in ("side_mm", "dictionary", "id") if k in mk})
     except (TypeError, ValueError) as exc:  # a malformed truth record
-        _without_marker(name, exc)
+        # here < _truth_from_dataset < _load_truth < evaluate
+        _without_marker(name, exc, depth=4)
         return None
 
 
@@ -251,9 +252,15 @@ def _read_verdicts(path: Path) -> dict:
     return out
 
 
-def _without_marker(name: str, why: Exception) -> None:
+def _without_marker(name: str, why: Exception, depth: int) -> None:
+    """Warn that photo ``name`` is analysed without its printed marker.
+
+    ``depth`` is how many frames lead from this function's caller up to
+    :func:`evaluate`, both counted: the warning then points at the line that
+    called :func:`evaluate`.
+    """
     warnings.warn(f"{name}: {why}; analysed without the marker, whose paper is then judged "
-                  "as skin", stacklevel=4)
+                  "as skin", stacklevel=depth + 2)
 
 
 def _analyze_truth(t: _Truth, analyze, profile, view):
@@ -268,7 +275,7 @@ def _analyze_truth(t: _Truth, analyze, profile, view):
             return analyze(t.image, px_per_mm=t.px_per_mm, marker=t.marker, profile=profile,
                            view=view)
         except CalibrationError as exc:  # not found in the photo
-            _without_marker(t.name, exc)
+            _without_marker(t.name, exc, depth=3)  # here < _preds_from_smpqa < evaluate
     return analyze(t.image, px_per_mm=t.px_per_mm, profile=profile, view=view)
 
 
