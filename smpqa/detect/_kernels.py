@@ -11,10 +11,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._disc_tail import ALPHA_STEP as _TAIL_DA
+from ._disc_tail import BETA_MAX as _TAIL_BMAX
+from ._disc_tail import BETA_MIN as _TAIL_B0
+from ._disc_tail import BETA_STEP as _TAIL_DB
+
 __all__ = [
     "block_percentile", "block_percentile_at", "darkening", "peaks", "saddle_same",
     "suppress_weaker", "kept_seeds", "ray_radius", "neighbours", "measure", "halo_ratio",
-    "solve_radius", "median", "blur_costs", "twin_split",
+    "solve_radius", "solve_near_radius", "median", "blur_costs", "twin_split",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -1386,26 +1391,138 @@ def _radius(q, s):
     return math.sqrt(max(u, 0.0))
 
 
+_TAIL_ITERS = 50  # most secant steps of _near_root (3-4 from a nearby start)
+_TAIL_TOL = 1e-9  # relative change in r² at which _near_root stops
+
+
+@njit(cache=True, inline="always")
+def _beyond(alpha, beta, tab):
+    """A blurred disc's darkening beyond a circle, from the table of ``_disc_tail``.
+
+    ``alpha`` is the disc's radius and ``beta`` the circle's distance past it,
+    in units of the blur's standard deviation; the result is in units of the
+    blur's variance. Bilinear; past the table's largest disc it grows
+    linearly with ``alpha``, as along a straight edge; ``beta`` under the
+    table's least counts as that least, and past its largest the darkening is
+    0.
+    """
+    if not (beta < _TAIL_BMAX):
+        return 0.0
+    fb = (max(beta, _TAIL_B0) - _TAIL_B0) / _TAIL_DB
+    j = min(int(fb), tab.shape[1] - 2)
+    tb = fb - j
+    fa = alpha / _TAIL_DA
+    i = min(int(fa), tab.shape[0] - 2)
+    ta = fa - i
+    c0 = tab[i, j] + tb * (tab[i, j + 1] - tab[i, j])
+    c1 = tab[i + 1, j] + tb * (tab[i + 1, j + 1] - tab[i + 1, j])
+    return c0 + ta * (c1 - c0)
+
+
+@njit(cache=True, inline="always")
+def _near_model(u, s0, v1, v2, rg, rr, tab):
+    """What ``measure`` reads over the near skin of a unit-darkening disc of radius² ``u``.
+
+    The disc is blurred by variance ``s0``; the ring runs from ``rg`` to ``rr``
+    (the disc of pixels' radius) and its mean, part of the disc's blurred
+    edge, is taken off everything. Returns I_near / pi and the peaks after
+    Gaussians of variance ``v1`` and ``v2`` (their weight past ``rr`` is
+    not summed). Without a ring (``rg`` not below ``rr``), the disc's own
+    integral and peaks.
+    """
+    i = u
+    t = 0.0
+    if rg < rr:
+        s = math.sqrt(s0)
+        r = math.sqrt(u)
+        eg = _beyond(r / s, (rg - r) / s, tab) * s0
+        t = (eg - _beyond(r / s, (rr - r) / s, tab) * s0) / (math.pi * (rr * rr - rg * rg))
+        i = u - eg / math.pi - rg * rg * t
+    p1 = -math.expm1(-u / (2 * (s0 + v1))) + t * math.expm1(-rr * rr / (2 * v1))
+    p2 = -math.expm1(-u / (2 * (s0 + v2))) + t * math.expm1(-rr * rr / (2 * v2))
+    return i, p1, p2
+
+
+@njit(cache=True, inline="always")
+def _near_root(q, s0, v1, v2, rg, rr, tab, u):
+    """The radius² whose ``_near_model`` gives I_near / (pi P1) = ``q``, from ``u``.
+
+    The secant method on I_near / pi - q P1, its first step with the slope of
+    the model without the ring: the ring holds a few percent of a small dot's
+    edge at most, so that slope is nearly right, and a few steps do from a
+    nearby ``u``. With
+    ``u`` <= 0, it starts from the root without the ring (``_radius``). 0:
+    unresolved (``q`` at or below that model's least, 2 (s0 + v1)).
+    """
+    s1 = s0 + v1
+    if not (q > 2 * s1):
+        return 0.0
+    if not (u > 0):
+        u = _radius(q, s1) ** 2
+        if not (rg < rr):
+            return u
+    slope = 1.0 - q * math.exp(-u / (2 * s1)) / (2 * s1)
+    if not (slope > 0):  # left of that model's minimum: start at its root
+        u = _radius(q, s1) ** 2
+        slope = 1.0 - q * math.exp(-u / (2 * s1)) / (2 * s1)
+    g_last = u_last = 0.0
+    for k in range(_TAIL_ITERS):
+        i, p1, _ = _near_model(u, s0, v1, v2, rg, rr, tab)
+        g = i - q * p1
+        if k > 0 and g != g_last:  # then secant steps
+            slope = (g - g_last) / (u - u_last)
+        if not (slope > 0):
+            break
+        step = g / slope
+        g_last, u_last = g, u
+        u -= step
+        if not (u > 0):
+            return 0.0
+        if abs(step) <= _TAIL_TOL * u:
+            break
+    return u
+
+
 @njit(cache=True, parallel=True)
-def blur_costs(req2, ratio, sb2, s1, s2):
+def solve_near_radius(q, s0, v1, v2, rings, tab):
+    """Disc radii from the near-skin measures, the blur variance ``s0`` known.
+
+    ``q`` is each dot's I_near / (pi P_near) (``measure``), ``rings`` its near
+    ring's inner and outer radius (``inf`` for a dot measured without one),
+    ``v1`` and ``v2`` the two smoothings' variances, ``tab`` the table of
+    ``_disc_tail``. The dot's own blurred edge in the ring is allowed for
+    (``_near_model``); ``q`` at or below 2 (s0 + v1) gives 0 (unresolved).
+    """
+    out = np.empty(q.size)
+    for i in prange(q.size):
+        out[i] = math.sqrt(_near_root(q[i], s0, v1, v2, rings[i, 0], rings[i, 1], tab, -1.0))
+    return out
+
+
+@njit(cache=True, parallel=True)
+def blur_costs(req2, ratio, sb2, aa, v1, v2, rings, tab):
     """For each candidate blur variance, how badly it predicts the dots' peak ratios.
 
-    With the blur variance ``sb2[j]``, a dot's radius follows from its
-    ``req2`` (``solve_radius`` at ``sb2[j] + s1``) and predicts the ratio of
-    its peaks after smoothings of total variance ``sb2[j] + s2`` and
-    ``sb2[j] + s1``; the cost is the median absolute difference from the
-    observed ``ratio``. One task per candidate.
+    With the blur variance ``sb2[j]`` (plus ``aa``, the pixels' own), a dot's
+    radius follows from its ``req2`` (``solve_near_radius``) and predicts the
+    ratio of its peaks after smoothings of variance ``v2`` and ``v1``, its
+    near ring (``rings``) taken off both; the cost is the median absolute
+    difference from the observed ``ratio``. Each dot's root for one
+    candidate starts the next candidate's search.
     """
-    n = req2.size
-    out = np.empty(sb2.size)
-    for j in prange(sb2.size):
-        v1, v2 = sb2[j] + s1, sb2[j] + s2
-        res = np.empty(n)
-        for i in range(n):
-            r2 = _radius(req2[i], v1) ** 2
-            pred = -math.expm1(-r2 / (2 * v2)) / max(-math.expm1(-r2 / (2 * v1)), 1e-9)
-            res[i] = abs(pred - ratio[i])
-        out[j] = median(res, n)
+    n, m = req2.size, sb2.size
+    res = np.empty((m, n))
+    for i in prange(n):
+        rg, rr = rings[i, 0], rings[i, 1]
+        u = -1.0
+        for j in range(m):
+            s0 = sb2[j] + aa
+            u = _near_root(req2[i], s0, v1, v2, rg, rr, tab, u)
+            _, p1, p2 = _near_model(u, s0, v1, v2, rg, rr, tab)
+            res[j, i] = abs(p2 / max(p1, 1e-9) - ratio[i])
+    out = np.empty(m)
+    for j in prange(m):
+        out[j] = median(res[j], n)
     return out
 
 

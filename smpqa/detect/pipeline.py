@@ -13,7 +13,7 @@ from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..frame import FRAME_MARGIN_KEY, frame_distance
 from ..io import rgb8_view
-from . import _glare, _hair
+from . import _disc_tail, _glare, _hair
 from . import _kernels as K
 from .params import DetectParams
 from .table import DotTable
@@ -22,7 +22,7 @@ __all__ = ["detect_dots"]
 
 _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
-_RING_GAP = 2.0  # px past the half-peak radius where the skin ring for a dot's size begins
+_RING_GAP = 1.5  # px past the half-peak radius where the skin ring for a dot's size begins
 _OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot is narrower
 # A would-be twin is one dot with a hair across it when the corridor (half-width px) along
 # its major axis stays half as dark as its peak this many px past the twin discs' ends, and
@@ -131,22 +131,24 @@ def _neighbours(xs, ys, reach, nearest_first=True):
                         cell, nearest_first)
 
 
-def _blur_variance(req2, ratio, good):
+def _blur_variance(req2, ratio, good, rings):
     """Optical blur variance that best explains how the dots' peaks fall with smoothing.
 
     Smoothing a blurred disc by a Gaussian of variance v leaves a peak
     D0 (1 - exp(-r² / 2(s_b² + v + 1/12))); the ratio of the peaks at two
-    smoothing scales, with r from the integral, pins s_b² down. Least squares
-    over all well-measured dots on a grid of s_b².
+    smoothing scales, with r from the integral, pins s_b² down (each dot's
+    near ring, ``rings``, taken off as ``K.measure`` did). The median absolute
+    misfit over the well-measured dots, least on a grid of s_b².
     """
     idx = np.flatnonzero(good)
     if idx.size < 5:
         return 0.5
     idx = idx[:: max(1, idx.size // 2000)]  # 2000 dots pin one number down well enough
-    q, obs = req2[idx], ratio[idx]
+    q, obs, rings = req2[idx], ratio[idx], rings[idx]
 
     def costs(sb2):
-        return K.blur_costs(q, obs, sb2, _SIGMA_P**2 + _SIGMA_AA2, 4 * _SIGMA_P**2 + _SIGMA_AA2)
+        return K.blur_costs(q, obs, sb2, _SIGMA_AA2, _SIGMA_P**2, 4 * _SIGMA_P**2, rings,
+                            _disc_tail.table())
 
     coarse = np.linspace(0.0, 6.0, 31)
     best = coarse[np.argmin(costs(coarse))]
@@ -296,16 +298,19 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     near = (loc[:, 0] > 0) & (loc[:, 1] > 0) & (loc[:, 2] > 0)  # NaN compares False
     ipp = np.where(near[:, None], loc[:, :3], m[:, [_I, _P, _P2]])
     req2 = np.where(ok, ipp[:, 0] / (math.pi * np.maximum(ipp[:, 1], 1e-12)), 0.0)
+    # The near ring, which holds a little of the dot's own blurred edge (_disc_tail).
+    rings = np.where(near[:, None], r_half[:, None] + np.array([_RING_GAP, margin]), np.inf)
     snr = m[:, _I] / (noise * np.maximum(m[:, _SKIN].mean(1), 1e-6)
                      * np.sqrt(np.maximum(npix, 1)))
     sb2 = (p.blur_px**2 if p.blur_px is not None
            else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
-                               ok & near & (snr > 10)))
+                               ok & near & (snr > 10), rings))
     s2 = np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2])
     # The near-skin radius is the reported size; the wide disc's decides the core colour and
     # what is too large for a dot, as before: over a blotch wider than the disc (a freckle)
     # the near ring is the blotch itself, and that radius would shrink it into the dot range.
-    r_size = K.solve_radius(req2, s2)
+    r_size = K.solve_near_radius(req2, sb2 + _SIGMA_AA2, _SIGMA_P**2, 4 * _SIGMA_P**2, rings,
+                                 _disc_tail.table())
     r = K.solve_radius(np.where(ok, m[:, _I] / (math.pi * np.maximum(m[:, _P], 1e-12)), 0.0), s2)
     # Shape from the half-peak mask: far steadier than intensity-weighted moments.
     lam_sum = m[:, _MXX] + m[:, _MYY]
