@@ -1450,9 +1450,9 @@ def _near_root(q, s0, v1, v2, rg, rr, tab, u):
     The secant method on I_near / pi - q P1, its first step with the slope of
     the model without the ring: the ring holds a few percent of a small dot's
     edge at most, so that slope is nearly right, and a few steps do from a
-    nearby ``u``. With
-    ``u`` <= 0, it starts from the root without the ring (``_radius``). 0:
-    unresolved (``q`` at or below that model's least, 2 (s0 + v1)).
+    nearby ``u``. With ``u`` <= 0, it starts from the root without the ring
+    (``_radius``). 0: unresolved (``q`` at or below that model's least,
+    2 (s0 + v1)).
     """
     s1 = s0 + v1
     if not (q > 2 * s1):
