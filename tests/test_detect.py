@@ -253,6 +253,7 @@ def test_blur_and_small_dots_on_a_clean_photo_at_10_px_per_mm():
                      pred_diameter_px=dots["diameter_px"], shape=photo.image.shape[:2],
                      border_px=10.0).diameter_abs_error_px
     assert dots.meta["blur_px"] == pytest.approx(photo.scene.clutter.blur_px, abs=0.025)
+    assert dots.meta["blur_source"] == "dots"
     assert abs(np.median(err)) <= 0.04 and np.median(np.abs(err)) <= 0.07
 
 
@@ -349,6 +350,10 @@ def test_no_pigment_gives_an_empty_table():
     assert len(DotTable.empty().to_pandas()) == 0
     flat = np.full((50, 60, 3), 128, np.uint8)
     assert len(detect_dots(flat)) == 0
+    # The blur the sizes would be corrected for is still reported, with where it came from.
+    assert dots.meta["blur_source"] == "default" and dots.meta["blur_px"] == pytest.approx(0.5**0.5)
+    given = detect_dots(flat, params=DetectParams(blur_px=1.2)).meta
+    assert given["blur_source"] == "given" and given["blur_px"] == 1.2
 
 
 def test_scale_is_optional():

@@ -22,6 +22,7 @@ __all__ = ["detect_dots"]
 
 _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
+_DEFAULT_BLUR_PX = math.sqrt(0.5)  # px: the blur assumed when too few dots tell it
 _RING_GAP = 1.5  # px past the half-peak radius where the skin ring for a dot's size begins
 _OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot is narrower
 # A would-be twin is one dot with a hair across it when the corridor (half-width px) along
@@ -138,11 +139,12 @@ def _blur_variance(req2, ratio, good, rings):
     D0 (1 - exp(-r² / 2(s_b² + v + 1/12))); the ratio of the peaks at two
     smoothing scales, with r from the integral, pins s_b² down (each dot's
     near ring, ``rings``, taken off as ``K.measure`` did). The median absolute
-    misfit over the well-measured dots, least on a grid of s_b².
+    misfit over the well-measured dots, least on a grid of s_b²; None with
+    fewer than 5 such dots.
     """
     idx = np.flatnonzero(good)
     if idx.size < 5:
-        return 0.5
+        return None
     idx = idx[:: max(1, idx.size // 2000)]  # 2000 dots pin one number down well enough
     q, obs, rings = req2[idx], ratio[idx], rings[idx]
 
@@ -185,6 +187,11 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
         holds that margin, which areas counted over must leave out
         (:mod:`smpqa.frame`). ``meta["glare_fraction"]`` is the share of
         the photo's area whose glare was taken out (0 when none).
+        ``meta["blur_px"]`` is the optical blur (standard deviation, px) the
+        sizes are corrected for, and ``meta["blur_source"]`` where it came
+        from: ``"given"`` (``DetectParams.blur_px``), ``"dots"`` (read from
+        the dots' peaks) or ``"default"`` (fewer than 5 well-measured dots,
+        or none: 0.71 px).
 
     Raises
     ------
@@ -243,6 +250,7 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta.update(noise=noise, threshold=thresh)
     xs, ys = _seeds(maps.cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
+        meta.update(_blur_meta(p, None))
         return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
     return _measure(maps, xs, ys, _Setting(p, d_lo, d_hi, thresh, noise, sensitivity, px_per_mm,
                                            glare), meta)
@@ -302,9 +310,11 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     rings = np.where(near[:, None], r_half[:, None] + np.array([_RING_GAP, margin]), np.inf)
     snr = m[:, _I] / (noise * np.maximum(m[:, _SKIN].mean(1), 1e-6)
                      * np.sqrt(np.maximum(npix, 1)))
-    sb2 = (p.blur_px**2 if p.blur_px is not None
-           else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
-                               ok & near & (snr > 10), rings))
+    read = (None if p.blur_px is not None
+            else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
+                                ok & near & (snr > 10), rings))
+    meta.update(_blur_meta(p, read))
+    sb2 = meta["blur_px"] ** 2
     s2 = np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2])
     # The near-skin radius is the reported size; the wide disc's decides the core colour and
     # what is too large for a dot, as before: over a blotch wider than the disc (a freckle)
@@ -356,8 +366,16 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
                                       ys, nb_ptr, nb_idx)
     if px_per_mm:
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
-    meta["blur_px"] = math.sqrt(sb2)
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
+
+
+def _blur_meta(p: DetectParams, read):
+    """``meta``'s blur (px) and its source, from the settings and the variance read (or None)."""
+    if p.blur_px is not None:
+        return {"blur_px": float(p.blur_px), "blur_source": "given"}
+    if read is None:
+        return {"blur_px": _DEFAULT_BLUR_PX, "blur_source": "default"}
+    return {"blur_px": math.sqrt(read), "blur_source": "dots"}
 
 
 def _contrast_floor(st: _Setting, m):
