@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/bench_detect.py on a tiny photo (no timing is asserted)."""
+"""Smoke tests of benchmarks/bench_detect.py and bench_stages.py: tiny photos, no timings."""
 
 import importlib.util
 import json
@@ -76,3 +76,25 @@ def test_missing_peer_is_skipped_with_a_note(monkeypatch):
     assert ok == ["smpqa"]
     assert any("trackpy: skipped, missing trackpy" in n for n in notes)
     assert any("nope: unknown method" in n for n in notes)
+
+
+@pytest.mark.timeout(600)
+def test_stage_timings_add_up_to_the_call(tmp_path):
+    """benchmarks/bench_stages.py: every stage timed, the rest never negative."""
+    out = tmp_path / "stages.json"
+    script = SCRIPT.parent / "bench_stages.py"
+    cmd = [sys.executable, str(script), "--size", "tiny", "--preset", "good_stubble",
+           "--repeat", "2", "--json", str(out)]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "| measure |" in r.stdout
+    data = json.loads(out.read_text())
+    stages = {row["stage"]: row for row in data["stages"]}
+    assert {"measure", "darkening", "line_excess", "find_glare", "(the rest)"} <= set(stages)
+    assert stages["line_excess"]["calls"] >= 2 and stages["measure"]["calls"] == 1
+    assert all(_is_time(row["wall_s"]) and _is_time(row["cpu_s"]) for row in stages.values())
+    timed = sum(row["wall_s"] for name, row in stages.items() if name != "(the rest)")
+    assert timed <= data["wall_s"] * 1.05 and data["machine"]["cpu_count"] >= 1
+    bad = subprocess.run([sys.executable, str(script), "--repeat", "0"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "--repeat must be at least 1" in bad.stderr
