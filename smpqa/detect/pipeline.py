@@ -22,7 +22,7 @@ __all__ = ["detect_dots"]
 
 _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
-_DEFAULT_BLUR_PX = math.sqrt(0.5)  # px: the blur assumed when too few dots tell it
+_DEFAULT_BLUR_VAR = 0.5  # px²: the blur's variance assumed when too few dots tell it
 _RING_GAP = 1.5  # px past the half-peak radius where the skin ring for a dot's size begins
 _OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot is narrower
 # A would-be twin is one dot with a hair across it when the corridor (half-width px) along
@@ -250,7 +250,8 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta.update(noise=noise, threshold=thresh)
     xs, ys = _seeds(maps.cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
-        meta.update(_blur_meta(p, None))
+        sb2, source = _blur(p, None)
+        meta.update(blur_px=math.sqrt(sb2), blur_source=source)
         return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
     return _measure(maps, xs, ys, _Setting(p, d_lo, d_hi, thresh, noise, sensitivity, px_per_mm,
                                            glare), meta)
@@ -313,8 +314,8 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     read = (None if p.blur_px is not None
             else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
                                 ok & near & (snr > 10), rings))
-    meta.update(_blur_meta(p, read))
-    sb2 = meta["blur_px"] ** 2
+    sb2, source = _blur(p, read)
+    meta.update(blur_px=math.sqrt(sb2), blur_source=source)
     s2 = np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2])
     # The near-skin radius is the reported size; the wide disc's decides the core colour and
     # what is too large for a dot, as before: over a blotch wider than the disc (a freckle)
@@ -369,13 +370,16 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
 
 
-def _blur_meta(p: DetectParams, read):
-    """``meta``'s blur (px) and its source, from the settings and the variance read (or None)."""
+def _blur(p: DetectParams, read):
+    """The blur variance (px²) the sizes are corrected for, and where it came from.
+
+    ``read`` is the variance read from the dots (``_blur_variance``), or None.
+    """
     if p.blur_px is not None:
-        return {"blur_px": float(p.blur_px), "blur_source": "given"}
+        return float(p.blur_px) ** 2, "given"
     if read is None:
-        return {"blur_px": _DEFAULT_BLUR_PX, "blur_source": "default"}
-    return {"blur_px": math.sqrt(read), "blur_source": "dots"}
+        return _DEFAULT_BLUR_VAR, "default"
+    return read, "dots"
 
 
 def _contrast_floor(st: _Setting, m):
