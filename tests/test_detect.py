@@ -215,12 +215,29 @@ def test_measure_matches_python_under_glare():
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0, 3.7])
-def test_gauss_sum_is_the_sampled_gaussians_weight(sigma):
-    # Poisson's summation formula against the sum itself, at offsets across a pixel.
+def test_gauss_sums_are_the_sampled_gaussians_weights(sigma):
+    # Poisson's summation formula against the sums themselves, at offsets across a pixel.
+    k = np.arange(-120, 121)
     for f in np.linspace(0.0, 1.0, 11):
-        direct = np.exp(-0.5 * (np.arange(-60, 61) - f) ** 2 / sigma**2).sum()
-        assert K._gauss_sum(f, sigma) == pytest.approx(direct, rel=1e-13)
-        assert K._gauss_sum.py_func(f, sigma) == pytest.approx(direct, rel=1e-13)
+        direct = [np.exp(-0.5 * (k - f) ** 2 / s**2).sum() for s in (sigma, 2 * sigma)]
+        for fn in (K._gauss_sums, K._gauss_sums.py_func):
+            assert fn(f, sigma) == pytest.approx(direct, rel=1e-13)
+
+
+@pytest.mark.parametrize("d0", [-7.3, -3.5, -0.5, 0.0, 0.49, 2.2, -40.6, 12.0])
+@pytest.mark.parametrize("n", [1, 2, 9, 40])
+def test_gauss_line_is_the_sampled_gaussian(d0, n):
+    # The recurrence against one exp per sample: the peak inside the line, at its ends,
+    # beyond them, and far away (no underflow near the peak).
+    for k1 in (-0.5, -0.125, -2.0):
+        g = np.full((2, n), np.nan)
+        K._gauss_line(g, 1, n, d0, k1)
+        direct = np.exp(k1 * (d0 + np.arange(n)) ** 2)
+        assert np.allclose(g[1], direct, rtol=1e-12, atol=1e-300)
+        assert np.isnan(g[0]).all()
+        h = np.full((2, n), np.nan)
+        K._gauss_line.py_func(h, 1, n, d0, k1)
+        assert np.allclose(h[1], direct, rtol=1e-12, atol=1e-300)
 
 
 @pytest.mark.parametrize("name", ["good_light", "good_medium", "good_dark", "good_jpeg75",

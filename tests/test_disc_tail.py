@@ -31,9 +31,10 @@ def _near_measures(img, half, cx, cy, rg, rr):
     disc = d2 <= rr * rr
     off = img[disc & (d2 >= rg * rg)].mean()
     out = [(img[disc] - off).sum()]
-    for s in (1.0, 2.0):
+    wx, wy = K._gauss_sums(cx % 1, 1.0), K._gauss_sums(cy % 1, 1.0)
+    for j, s in enumerate((1.0, 2.0)):
         weight = np.exp(-0.5 * d2 / s**2)
-        full = K._gauss_sum(cx % 1, s) * K._gauss_sum(cy % 1, s)
+        full = wx[j] * wy[j]
         out.append(((img - off) * weight)[disc].sum() / full)
     return out
 
