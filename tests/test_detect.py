@@ -175,17 +175,17 @@ def test_a_dot_whose_skin_ring_crosses_a_glare_is_measured():
 def test_ring_profile_and_skin_factor():
     lut = SRGB8_TO_LINEAR
     m = 64
-    sbin = np.arange(m) * K._N_BINS // m
+    slot = np.arange(m)  # samples evenly around the ring: 4 to a bin
     flat = np.full((3, m), 120, np.uint8)
     Sl = float(lut[120])
-    assert K._ring_profile(flat, sbin, m, lut, Sl, 0.1).size == 0
-    assert K._ring_profile(np.zeros_like(flat), sbin, m, lut, 0.0, 0.1).size == 0  # black
+    assert K._ring_profile(flat, slot, m, m, lut, Sl, 0.1).size == 0
+    assert K._ring_profile(np.zeros_like(flat), slot, m, m, lut, 0.0, 0.1).size == 0  # black
     # Brighter over a quarter of the ring, darker (a neighbour's edge) over another.
     codes = flat.copy()
     codes[:, :16] = 160
     codes[:, 32:40] = 60
-    prof = K._ring_profile(codes, sbin, m, lut, Sl, 0.1)
-    assert prof == pytest.approx(K._ring_profile.py_func(codes, sbin, m, lut, Sl, 0.1))
+    prof = K._ring_profile(codes, slot, m, m, lut, Sl, 0.1)
+    assert prof == pytest.approx(K._ring_profile.py_func(codes, slot, m, m, lut, Sl, 0.1))
     assert prof[:4] == pytest.approx(lut[160] / Sl) and (prof[4:] == 1).all()
     # Poisson's integral: the profile's mean at the centre, its value near the ring.
     assert K._skin_factor(prof, 0.0, 0.0, 10.0) == pytest.approx(prof.mean())
@@ -194,8 +194,8 @@ def test_ring_profile_and_skin_factor():
                                                         9.5 * np.sin(np.pi / 4), 10.0))
     assert near > 0.8 * prof[2] + 0.2 and K._skin_factor(np.empty(0), 3.0, 1.0, 10.0) == 1.0
     # Few samples, bins left empty: they take their filled neighbours' values.
-    few = np.array([0, 8])
-    prof = K._ring_profile(codes[:, [0, 40]], few, 2, lut, Sl, 0.1)
+    few = np.array([0, 8])  # bins 0 and 8 of 16 slots
+    prof = K._ring_profile(codes[:, [0, 40]], few, K._N_BINS, 2, lut, Sl, 0.1)
     assert np.isfinite(prof).all() and prof.max() == pytest.approx(lut[160] / Sl)
 
 

@@ -905,7 +905,7 @@ _BIN_SIN = np.sin(2 * np.pi * (np.arange(_N_BINS) + 0.5) / _N_BINS)
 
 
 @njit(cache=True)
-def _ring_profile(codes, sbin, m, lut, Sl, spread):
+def _ring_profile(codes, slot, n_slots, m, lut, Sl, spread):
     """The skin ring's luminance per angular bin, over ``Sl``; empty where the ring is flat.
 
     A bin's value is the median of its samples, and a bin darker than ``Sl`` counts as ``Sl``:
@@ -913,11 +913,14 @@ def _ring_profile(codes, sbin, m, lut, Sl, spread):
     hairs' edges. An empty bin takes its nearest filled neighbours' mean. The ring is flat when
     no bin is ``spread`` (relative) brighter than ``Sl``. (``measure`` calls this only for a
     ring with a sample whose green is that much brighter than the ring's median green.)
+    Sample k lies at the angle 2 pi ``slot[k]`` / ``n_slots``; bin b holds the angles from
+    2 pi b / ``_N_BINS`` up to the next bin's.
     """
     if not (Sl > 0):  # black skin (a dark frame): no light to follow
         return np.empty(0)
     prof = np.full(_N_BINS, np.nan)
     vals = np.empty(m)
+    sbin = slot[:m] * _N_BINS // n_slots  # (a division per sample: only here, not per ring)
     for b in range(_N_BINS):
         n = 0
         for k in range(m):
@@ -1034,7 +1037,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
     for ch in prange((n + _SEED_CHUNK - 1) // _SEED_CHUNK):
         # Buffers shared by a chunk of seeds, grown to fit the widest of them.
         codes = np.empty((3, 0), np.uint8)
-        sbin = np.empty(0, np.int64)  # each sample's angular bin
+        slot = np.empty(0, np.int64)  # each sample's angle, in steps of pi / n_ang
         flat = np.empty(0)  # the profile of a ring without glare
         count = np.empty(256, np.int32)
         S = np.empty(3)
@@ -1060,7 +1063,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             # and hairs left out. Nearer the dot, blur and JPEG chroma bleed its colour in.
             n_ang = max(16, int(2 * math.pi * Rs0))
             if codes.shape[1] < 2 * n_ang:
-                codes, sbin = np.empty((3, 2 * n_ang), np.uint8), np.empty(2 * n_ang, np.int64)
+                codes, slot = np.empty((3, 2 * n_ang), np.uint8), np.empty(2 * n_ang, np.int64)
             m = 0
             top = 0  # the brightest green code
             cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
@@ -1081,7 +1084,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
                         continue
                     for c in range(3):
                         codes[c, m] = rgb[y, x, c]
-                    sbin[m] = (2 * j + k) * _N_BINS // (2 * n_ang)
+                    slot[m] = 2 * j + k
                     top = max(top, codes[1, m])
                     m += 1
             if m < 6:
@@ -1093,7 +1096,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             # follows the ring: Poisson's integral of the ring's profile (_ring_profile).
             prof = flat
             if lut[top] >= (1.0 + _GLARE_SPREAD) * S[1]:
-                prof = _ring_profile(codes, sbin, m, lut, Sl, _GLARE_SPREAD)
+                prof = _ring_profile(codes, slot, 2 * n_ang, m, lut, Sl, _GLARE_SPREAD)
             R_ring = Rs0 + 2.0
             cx, cy = float(xi), float(yi)
             e = int(R) + 1  # the disc fits a (2e + 1)² square: the buffers' size
