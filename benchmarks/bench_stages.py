@@ -35,7 +35,7 @@ from bench_detect import SIZES, machine_info  # noqa: E402  (a sibling script)
 STAGES = {
     "smpqa.detect._kernels": ("block_percentile", "block_percentile_at", "darkening", "peaks",
                               "kept_seeds", "ray_radius", "neighbours", "measure", "halo_ratio",
-                              "solve_radius", "solve_near_radius", "blur_costs", "twin_split"),
+                              "solve_radius", "solve_near_radius", "blur_ssr", "twin_split"),
     "smpqa.detect._hair": ("line_excess", "ridge_runs", "twin_erosion", "twin_profile"),
     "smpqa.detect._glare": ("find_glare",),
     "smpqa.detect.pipeline": ("_noise", "linear_to_lab", "frame_distance"),

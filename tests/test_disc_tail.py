@@ -105,21 +105,3 @@ def test_solve_near_radius_inverts_the_near_model():
                        K.solve_radius(q, np.array([s0 + v1])), rtol=1e-12)
     low = np.array([2 * (s0 + v1), 0.0, np.nan])
     assert (K.solve_near_radius(low, s0, v1, v2, rings[:3], TAB) == 0).all()
-
-
-def test_blur_costs_find_the_blur_with_the_ring_taken_off():
-    """Dots measured with their near rings at blur variance 0.8: the cost is least there."""
-    rng = np.random.default_rng(4)
-    r = rng.uniform(1.2, 4.0, 300)
-    rings = np.stack([r + 1.8, r + 4.84], axis=1)
-    aa, v1, v2, sb2 = 1 / 12, 1.0, 4.0, 0.8
-    meas = np.array([K._near_model(x * x, sb2 + aa, v1, v2, a, b, TAB)
-                     for x, (a, b) in zip(r, rings)])
-    req2, ratio = meas[:, 0] / meas[:, 1], meas[:, 2] / meas[:, 1]
-    grid = np.linspace(0.0, 2.0, 21)
-    cost = K.blur_costs(req2, ratio, grid, aa, v1, v2, rings, TAB)
-    assert grid[np.argmin(cost)] == pytest.approx(sb2)
-    assert np.allclose(cost, K.blur_costs.py_func(req2, ratio, grid, aa, v1, v2, rings, TAB))
-    # Read as if the rings held none of the dots, the same measures point elsewhere.
-    none = np.full_like(rings, np.inf)
-    assert grid[np.argmin(K.blur_costs(req2, ratio, grid, aa, v1, v2, none, TAB))] != sb2

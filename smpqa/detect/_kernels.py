@@ -11,6 +11,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._disc_profile import ALPHA_MAX as _PROF_AMAX
+from ._disc_profile import ALPHA_STEP as _PROF_DA
+from ._disc_profile import BETA_MAX as _PROF_BMAX
+from ._disc_profile import BETA_MIN as _PROF_B0
+from ._disc_profile import BETA_STEP as _PROF_DB
 from ._disc_tail import ALPHA_STEP as _TAIL_DA
 from ._disc_tail import BETA_MAX as _TAIL_BMAX
 from ._disc_tail import BETA_MIN as _TAIL_B0
@@ -19,7 +24,7 @@ from ._disc_tail import BETA_STEP as _TAIL_DB
 __all__ = [
     "block_percentile", "block_percentile_at", "darkening", "peaks", "saddle_same",
     "suppress_weaker", "kept_seeds", "ray_radius", "neighbours", "measure", "halo_ratio",
-    "solve_radius", "solve_near_radius", "median", "blur_costs", "twin_split",
+    "solve_radius", "solve_near_radius", "median", "blur_ssr", "twin_split",
 ]
 
 _WR, _WG, _WB = 0.2126, 0.7152, 0.0722  # Rec. 709 luminance weights of linear RGB
@@ -1537,33 +1542,6 @@ def solve_near_radius(q, s0, v1, v2, rings, tab):
     return out
 
 
-@njit(cache=True, parallel=True)
-def blur_costs(req2, ratio, sb2, aa, v1, v2, rings, tab):
-    """For each candidate blur variance, how badly it predicts the dots' peak ratios.
-
-    With the blur variance ``sb2[j]`` (plus ``aa``, the pixels' own), a dot's
-    radius follows from its ``req2`` (``solve_near_radius``) and predicts the
-    ratio of its peaks after smoothings of variance ``v2`` and ``v1``, its
-    near ring (``rings``) taken off both; the cost is the median absolute
-    difference from the observed ``ratio``. Each dot's root for one
-    candidate starts the next candidate's search.
-    """
-    n, m = req2.size, sb2.size
-    res = np.empty((m, n))
-    for i in prange(n):
-        rg, rr = rings[i, 0], rings[i, 1]
-        u = -1.0
-        for j in range(m):
-            s0 = sb2[j] + aa
-            u = _near_root(req2[i], s0, v1, v2, rg, rr, tab, u)
-            _, p1, p2 = _near_model(u, s0, v1, v2, rg, rr, tab)
-            res[j, i] = abs(p2 / max(p1, 1e-9) - ratio[i])
-    out = np.empty(m)
-    for j in prange(m):
-        out[j] = median(res[j], n)
-    return out
-
-
 @njit(cache=True, inline="always")
 def _gauss_sums(f, sigma):
     """Sums over all integers k of exp(-(k - f)² / 2 s²) for s = ``sigma`` and 2 ``sigma``.
@@ -1582,3 +1560,133 @@ def _gauss_sums(f, sigma):
     root = sigma * math.sqrt(2 * math.pi)
     return (root * (1.0 + 2.0 * (e1 * c1 + e4 * c2)),
             2.0 * root * (1.0 + 2.0 * (e4 * c1 + e16 * c2)))
+
+
+@njit(cache=True, inline="always")
+def _profile(alpha, beta, tab):
+    """A blurred disc's darkening at (``alpha``, ``beta``), from ``_disc_profile``'s table.
+
+    Bilinear; 0 past the table's last column, the first column's value before it
+    (there the disc's core is flat). ``alpha`` must lie within the table.
+    """
+    if beta >= _PROF_BMAX:
+        return 0.0
+    fb = (max(beta, _PROF_B0) - _PROF_B0) / _PROF_DB
+    j = min(int(fb), tab.shape[1] - 2)
+    tb = fb - j
+    fa = alpha / _PROF_DA
+    i = min(int(fa), tab.shape[0] - 2)
+    ta = fa - i
+    c0 = tab[i, j] + tb * (tab[i, j + 1] - tab[i, j])
+    c1 = tab[i + 1, j] + tb * (tab[i + 1, j + 1] - tab[i + 1, j])
+    return c0 + ta * (c1 - c0)
+
+
+@njit(cache=True, inline="always")
+def _disc_misfit(v, rho, n, r, s, tab):
+    """Least residual sum of squares of ``v[:n] ~ b - A P(r / s, (rho - r) / s)``, A >= 0.
+
+    ``v`` (the pixels' luminance, less its mean) and ``rho`` (their distances from
+    the dot's centre) over n pixels; b and A by linear least squares, and A = 0 when a
+    darker disc does not fit better than none.
+    """
+    a = r / s
+    sp = spp = svp = svv = 0.0
+    for k in range(n):
+        p = _profile(a, (rho[k] - r) / s, tab)
+        sp += p
+        spp += p * p
+        svp += v[k] * p
+        svv += v[k] * v[k]
+    det = n * spp - sp * sp
+    if det <= 1e-12 * n * n:
+        return svv
+    c = n * svp / det  # the mean of v is 0: its sum drops out
+    if c >= 0:
+        return svv
+    return svv - c * svp
+
+
+_GOLDEN_ITERS = 14  # golden-section steps over a dot's radius from scratch: 8 px to ~0.01 px
+_GOLDEN_WARM = 9  # ... and from the last candidate blur's radius +- _GOLDEN_REACH: to ~0.01 px
+_GOLDEN_REACH = 0.5  # px
+
+
+@njit(cache=True, inline="always")
+def _least_misfit(v, rho, n, s, lo, hi, iters, tab):
+    """``_disc_misfit`` at its best radius in [lo, hi], by golden-section search: misfit, radius."""
+    g = 0.6180339887498949
+    x1 = hi - g * (hi - lo)
+    x2 = lo + g * (hi - lo)
+    f1 = _disc_misfit(v, rho, n, x1, s, tab)
+    f2 = _disc_misfit(v, rho, n, x2, s, tab)
+    for _ in range(iters):
+        if f1 <= f2:
+            hi, x2, f2 = x2, x1, f1
+            x1 = hi - g * (hi - lo)
+            f1 = _disc_misfit(v, rho, n, x1, s, tab)
+        else:
+            lo, x1, f1 = x1, x2, f2
+            x2 = lo + g * (hi - lo)
+            f2 = _disc_misfit(v, rho, n, x2, s, tab)
+    return (f1, x1) if f1 <= f2 else (f2, x2)
+
+
+@njit(cache=True, parallel=True)
+def blur_ssr(g, cx, cy, seed, r_win, xs, ys, nb_ptr, nb_idx, s, tab):
+    """Each dot's least misfit to a blurred disc, for each candidate blur.
+
+    Dot i's pixels are those within ``r_win[i]`` of its centre (``cx``, ``cy``)
+    that its seed ``seed[i]`` owns among the seeds ``xs``/``ys`` (``_owned_run``);
+    their luminance ``g`` is fitted by a level less a disc of any radius and
+    darkening, blurred by a Gaussian of standard deviation ``s[j]`` (px, the
+    pixels' own spread included; ``_disc_misfit``, ``_least_misfit``). The
+    radius is searched over 0.2 px to ``r_win[i]``; for the candidates after the
+    first, within ``_GOLDEN_REACH`` of the last one's best radius (all of it again
+    when the best lies at that bracket's end): give ``s`` in order.
+
+    Returns
+    -------
+    (N, M) float64
+        The residual sums of squares; NaN for a dot with fewer than 6 pixels.
+    """
+    H, W = g.shape
+    n, m = cx.size, s.size
+    out = np.full((n, m), np.nan)
+    for i in prange(n):
+        R = r_win[i]
+        e = int(R) + 2
+        v = np.empty((2 * e + 1) ** 2)
+        rho = np.empty((2 * e + 1) ** 2)
+        cnt = 0
+        tot = 0.0
+        for y in range(max(int(math.ceil(cy[i] - R)), 0), min(int(cy[i] + R), H - 1) + 1):
+            dy = y - cy[i]
+            half = math.sqrt(max(R * R - dy * dy, 0.0))
+            xa, xb = _owned_run(y, seed[i], xs, ys, nb_ptr, nb_idx,
+                                max(int(math.ceil(cx[i] - half)), 0), min(int(cx[i] + half), W - 1))
+            for x in range(xa, xb + 1):
+                v[cnt] = g[y, x]
+                rho[cnt] = math.sqrt((x - cx[i]) ** 2 + dy * dy)
+                tot += v[cnt]
+                cnt += 1
+        if cnt < 6:
+            continue
+        mean = tot / cnt
+        for k in range(cnt):
+            v[k] -= mean
+        r = -1.0  # the last candidate's best radius: the next one's starts near it
+        for j in range(m):
+            top = min(R, _PROF_AMAX * s[j])
+            lo, hi = max(r - _GOLDEN_REACH, 0.2), min(r + _GOLDEN_REACH, top)
+            if r > 0 and hi - lo > 0.05:
+                f, x = _least_misfit(v, rho, cnt, s[j], lo, hi, _GOLDEN_WARM, tab)
+                if (x - lo < 0.02 and lo > 0.2) or (hi - x < 0.02 and hi < top):
+                    r = -1.0  # at the bracket's end: search it all
+            else:
+                r = -1.0
+            if r <= 0:
+                f, x = _least_misfit(v, rho, cnt, s[j], 0.2, top, _GOLDEN_ITERS, tab)
+            out[i, j] = f
+            r = x
+    return out

@@ -13,7 +13,7 @@ from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
 from ..frame import FRAME_MARGIN_KEY, frame_distance
 from ..io import rgb8_view
-from . import _disc_tail, _glare, _hair
+from . import _disc_profile, _disc_tail, _glare, _hair
 from . import _kernels as K
 from .params import DetectParams
 from .table import DotTable
@@ -50,7 +50,7 @@ _MERGE_FILL = 0.85  # see _measure: two overlapping discs fill their moments' el
 _LUM = np.array([0.2126, 0.7152, 0.0722])  # Rec. 709 luminance of linear RGB
 _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as GaussianBlur's
 # Columns of K.measure's table, by name.
-_X, _Y, _I, _P, _P2 = K.M_X, K.M_Y, K.M_I, K.M_P, K.M_P2
+_X, _Y, _I, _P = K.M_X, K.M_Y, K.M_I, K.M_P
 _INK, _SKIN = slice(K.M_INK, K.M_INK + 3), slice(K.M_SKIN, K.M_SKIN + 3)
 _MXX, _MYY, _MXY, _MASK_N = range(K.M_MASK, K.M_MASK + 4)
 _NEAR = slice(K.M_NEAR, K.M_NEAR + 4)  # I_near, P_near, P2_near, offset
@@ -132,30 +132,68 @@ def _neighbours(xs, ys, reach, nearest_first=True):
                         cell, nearest_first)
 
 
-def _blur_variance(req2, ratio, good, rings):
-    """Optical blur variance that best explains how the dots' peaks fall with smoothing.
+_BLUR_DOTS = 128  # dots whose profiles the blur fit weighs: enough to pin one number down
+_BLUR_SD = np.arange(0.0, 2.41, 0.3)  # px: the blur fit's coarse candidates
+_BLUR_FINE = 0.05  # px: its step about the best of them
+_BLUR_TRIM = 0.7  # share of the dots whose misfits count at each blur (least trimmed)
+_BLUR_ROUND = 1.25  # most elongation of a dot weighed by the blur fit
 
-    Smoothing a blurred disc by a Gaussian of variance v leaves a peak
-    D0 (1 - exp(-r² / 2(s_b² + v + 1/12))); the ratio of the peaks at two
-    smoothing scales, with r from the integral, pins s_b² down (each dot's
-    near ring, ``rings``, taken off as ``K.measure`` did). The median absolute
-    misfit over the well-measured dots, least on a grid of s_b²; None with
-    fewer than 5 such dots.
+
+def _blur_from_profiles(g, m, xs, ys, r_win, good, nb_ptr, nb_idx):
+    """Optical blur variance under which the dots' pixels best fit blurred discs.
+
+    Each of up to ``_BLUR_DOTS`` well-measured round dots (``good``) is fitted,
+    over its own pixels within ``r_win``, by a skin level less a disc of free
+    radius and darkening, blurred by each candidate blur (``K.blur_ssr``). A
+    dot's misfit is taken relative to its least over the coarse candidates (so
+    each dot weighs alike, whatever its noise), and the blur's cost is the mean
+    of the lowest ``_BLUR_TRIM`` of them (least trimmed: a blown-out halo or a
+    hair makes a dot fit badly, and such dots would favour more blur). The
+    least-cost blur is refined by parabolas, on the coarse candidates and then
+    on a finer grid about that. Unlike the ratio of a dot's integral to its
+    peaks, the shape of its profile is barely moved by JPEG
+    (docs/detection.md, step 6). None with fewer than 5 such dots.
     """
     idx = np.flatnonzero(good)
     if idx.size < 5:
         return None
-    idx = idx[:: max(1, idx.size // 2000)]  # 2000 dots pin one number down well enough
-    q, obs, rings = req2[idx], ratio[idx], rings[idx]
+    idx = idx[:: max(1, idx.size // _BLUR_DOTS)]
 
-    def costs(sb2):
-        return K.blur_costs(q, obs, sb2, _SIGMA_AA2, _SIGMA_P**2, 4 * _SIGMA_P**2, rings,
-                            _disc_tail.table())
+    def misfit(sd):
+        s_tot = np.sqrt(sd**2 + _SIGMA_AA2)
+        return K.blur_ssr(g, m[idx, _X], m[idx, _Y], idx, r_win[idx], xs, ys, nb_ptr, nb_idx,
+                          s_tot, _disc_profile.table())
 
-    coarse = np.linspace(0.0, 6.0, 31)
-    best = coarse[np.argmin(costs(coarse))]
-    fine = np.clip(np.linspace(best - 0.2, best + 0.2, 21), 0.0, 6.0)
-    return float(fine[np.argmin(costs(fine))])
+    def cost(res):  # the dots' misfits over their least: the mean of the lower share
+        rel = np.sort(np.where(np.isnan(res), np.inf, res / base[:, None] - 1.0), axis=0)
+        return rel[: max(1, int(_BLUR_TRIM * rel.shape[0]))].mean(axis=0)
+
+    coarse = misfit(_BLUR_SD)
+    base = np.where(np.isnan(coarse), np.inf, coarse).min(axis=1)
+    keep = np.isfinite(base) & (base > 0)  # (NaN: too few pixels)
+    coarse, base, idx = coarse[keep], base[keep], idx[keep]
+    if idx.size < 5:
+        return None
+    mid = _vertex(_BLUR_SD, cost(coarse))
+    fine = max(mid, 2 * _BLUR_FINE) + _BLUR_FINE * np.arange(-2, 3)
+    res = misfit(fine)  # (over the dots kept)
+    base = np.fmin(base, np.where(np.isnan(res), np.inf, res).min(axis=1))  # nearer the least
+    return _vertex(fine, cost(res)) ** 2
+
+
+def _vertex(x, f):
+    """Where a parabola through the least of the evenly spaced ``f`` and its neighbours is least.
+
+    The least of the inner samples and its two neighbours make the parabola; its
+    least point is kept within half a step of that sample, and where it does not
+    open upwards the least sample itself is returned. Never below 0.
+    """
+    k = int(np.clip(np.argmin(f), 1, x.size - 2))
+    a, b, c = f[k - 1], f[k], f[k + 1]
+    curv = a - 2 * b + c
+    step = float(np.clip(0.5 * (a - c) / curv, -0.5, 0.5)) if curv > 0 else 0.0
+    best = x[np.argmin(f)] if curv <= 0 else x[k] + step * (x[k + 1] - x[k])
+    return max(float(best), 0.0)
 
 
 def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
@@ -305,15 +343,19 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     # annulus's skin level, off by the skin's texture, would be integrated over the whole disc.
     loc = m[:, _NEAR]
     near = (loc[:, 0] > 0) & (loc[:, 1] > 0) & (loc[:, 2] > 0)  # NaN compares False
-    ipp = np.where(near[:, None], loc[:, :3], m[:, [_I, _P, _P2]])
+    ipp = np.where(near[:, None], loc[:, :2], m[:, [_I, _P]])
     req2 = np.where(ok, ipp[:, 0] / (math.pi * np.maximum(ipp[:, 1], 1e-12)), 0.0)
     # The near ring, which holds a little of the dot's own blurred edge (_disc_tail).
     rings = np.where(near[:, None], r_half[:, None] + np.array([_RING_GAP, margin]), np.inf)
     snr = m[:, _I] / (noise * np.maximum(m[:, _SKIN].mean(1), 1e-6)
                      * np.sqrt(np.maximum(npix, 1)))
-    read = (None if p.blur_px is not None
-            else _blur_variance(req2, ipp[:, 2] / np.maximum(ipp[:, 1], 1e-12),
-                                ok & near & (snr > 10), rings))
+    if p.blur_px is not None:
+        read = None
+    else:  # the blur from round, clear dots' profiles
+        lam_s, lam_d = _eigen_sum_diff(m)
+        round_ = lam_s + lam_d <= _BLUR_ROUND**2 * np.maximum(lam_s - lam_d, 1e-12)
+        read = _blur_from_profiles(g, m, xs, ys, r_half + margin, ok & near & (snr > 10) & round_,
+                                   nb_ptr, nb_idx)
     sb2, source = _blur(p, read)
     meta.update(blur_px=math.sqrt(sb2), blur_source=source)
     s2 = np.array([sb2 + _SIGMA_P**2 + _SIGMA_AA2])
@@ -324,8 +366,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
                                  _disc_tail.table())
     r = K.solve_radius(np.where(ok, m[:, _I] / (math.pi * np.maximum(m[:, _P], 1e-12)), 0.0), s2)
     # Shape from the half-peak mask: far steadier than intensity-weighted moments.
-    lam_sum = m[:, _MXX] + m[:, _MYY]
-    lam_dif = np.sqrt(np.maximum((m[:, _MXX] - m[:, _MYY]) ** 2 + 4 * m[:, _MXY] ** 2, 0))
+    lam_sum, lam_dif = _eigen_sum_diff(m)
     lam1, lam2 = (lam_sum + lam_dif) / 2, np.maximum((lam_sum - lam_dif) / 2, 1e-6)
     elong = np.sqrt(lam1 / lam2)
     # Ink outside the half-peak disc (a blow-out halo) inflates the integral's radius; the
@@ -370,10 +411,16 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
 
 
+def _eigen_sum_diff(m):
+    """The sum and the difference of the eigenvalues of the half-peak masks' moments."""
+    lam_sum = m[:, _MXX] + m[:, _MYY]
+    return lam_sum, np.sqrt(np.maximum((m[:, _MXX] - m[:, _MYY]) ** 2 + 4 * m[:, _MXY] ** 2, 0))
+
+
 def _blur(p: DetectParams, read):
     """The blur variance (px²) the sizes are corrected for, and where it came from.
 
-    ``read`` is the variance read from the dots (``_blur_variance``), or None.
+    ``read`` is the variance read from the dots (``_blur_from_profiles``), or None.
     """
     if p.blur_px is not None:
         return float(p.blur_px) ** 2, "given"
