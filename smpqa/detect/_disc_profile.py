@@ -17,9 +17,10 @@ and interpolated by ``_kernels._profile``.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 
 import numpy as np
+
+from ._disc_tail import _axis, load, save
 
 __all__ = ["ALPHA_STEP", "ALPHA_MAX", "BETA_MIN", "BETA_STEP", "BETA_MAX", "tabulate", "table"]
 
@@ -29,9 +30,7 @@ _FILE = "disc_profile.npy"
 
 
 def _grid():
-    alpha = np.arange(round(ALPHA_MAX / ALPHA_STEP) + 1) * ALPHA_STEP
-    beta = BETA_MIN + np.arange(round((BETA_MAX - BETA_MIN) / BETA_STEP) + 1) * BETA_STEP
-    return alpha, beta
+    return _axis(0.0, ALPHA_STEP, ALPHA_MAX), _axis(BETA_MIN, BETA_STEP, BETA_MAX)
 
 
 def tabulate(alpha, beta):
@@ -65,19 +64,9 @@ def tabulate(alpha, beta):
 @functools.lru_cache(maxsize=1)
 def table() -> np.ndarray:
     """The table on the module's grid, rows ``alpha``, columns ``beta`` (float32, read-only)."""
-    with importlib.resources.files("smpqa").joinpath("data", _FILE).open("rb") as f:
-        tab = np.load(f)
-    tab.setflags(write=False)
-    return tab
-
-
-def _write():
-    alpha, beta = _grid()
-    tab = tabulate(alpha[:, None], beta[None, :]).astype(np.float32)
-    path = importlib.resources.files("smpqa").joinpath("data", _FILE)
-    np.save(str(path), tab)
-    print(f"wrote {path}: {tab.shape[0]} x {tab.shape[1]}")
+    return load(_FILE)
 
 
 if __name__ == "__main__":
-    _write()
+    alpha, beta = _grid()
+    save(_FILE, tabulate(alpha[:, None], beta[None, :]).astype(np.float32))

@@ -26,17 +26,36 @@ import math
 
 import numpy as np
 
-__all__ = ["ALPHA_STEP", "ALPHA_MAX", "BETA_MIN", "BETA_STEP", "BETA_MAX", "tabulate", "table"]
+__all__ = ["ALPHA_STEP", "ALPHA_MAX", "BETA_MIN", "BETA_STEP", "BETA_MAX", "tabulate", "table",
+           "load", "save"]
 
 ALPHA_STEP, ALPHA_MAX = 0.25, 40.0  # r / s on the table's rows
 BETA_MIN, BETA_STEP, BETA_MAX = -2.0, 0.1, 8.0  # (rho - r) / s on its columns
 _FILE = "disc_tail.npy"
 
 
+def _axis(lo, step, hi):
+    """A table's grid along one axis: ``lo`` to ``hi`` in steps of ``step``."""
+    return lo + np.arange(round((hi - lo) / step) + 1) * step
+
+
 def _grid():
-    alpha = np.arange(round(ALPHA_MAX / ALPHA_STEP) + 1) * ALPHA_STEP
-    beta = BETA_MIN + np.arange(round((BETA_MAX - BETA_MIN) / BETA_STEP) + 1) * BETA_STEP
-    return alpha, beta
+    return _axis(0.0, ALPHA_STEP, ALPHA_MAX), _axis(BETA_MIN, BETA_STEP, BETA_MAX)
+
+
+def load(file):
+    """The table stored in ``smpqa/data/<file>``, read-only."""
+    with importlib.resources.files("smpqa").joinpath("data", file).open("rb") as f:
+        tab = np.load(f)
+    tab.setflags(write=False)
+    return tab
+
+
+def save(file, tab):
+    """Store a table in ``smpqa/data/<file>`` (run from a source checkout)."""
+    path = importlib.resources.files("smpqa").joinpath("data", file)
+    np.save(str(path), tab)
+    print(f"wrote {path}: {tab.shape[0]} x {tab.shape[1]}")
 
 
 def tabulate(alpha, beta, nodes=96):
@@ -80,19 +99,9 @@ def tabulate(alpha, beta, nodes=96):
 @functools.lru_cache(maxsize=1)
 def table() -> np.ndarray:
     """The table on the module's grid, rows ``alpha``, columns ``beta`` (read-only)."""
-    with importlib.resources.files("smpqa").joinpath("data", _FILE).open("rb") as f:
-        tab = np.load(f)
-    tab.setflags(write=False)
-    return tab
-
-
-def _write():
-    alpha, beta = _grid()
-    tab = tabulate(alpha[:, None], beta[None, :])
-    path = importlib.resources.files("smpqa").joinpath("data", _FILE)
-    np.save(str(path), tab)
-    print(f"wrote {path}: {tab.shape[0]} x {tab.shape[1]}")
+    return load(_FILE)
 
 
 if __name__ == "__main__":
-    _write()
+    alpha, beta = _grid()
+    save(_FILE, tabulate(alpha[:, None], beta[None, :]))

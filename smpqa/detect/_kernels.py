@@ -1451,10 +1451,17 @@ def _beyond(alpha, beta, tab):
     """
     if not (beta < _TAIL_BMAX):
         return 0.0
-    fb = (max(beta, _TAIL_B0) - _TAIL_B0) / _TAIL_DB
+    return _bilinear_at(tab, alpha / _TAIL_DA, (max(beta, _TAIL_B0) - _TAIL_B0) / _TAIL_DB)
+
+
+@njit(cache=True, inline="always")
+def _bilinear_at(tab, fa, fb):
+    """``tab`` at the fractional row ``fa`` and column ``fb`` (>= 0), bilinear.
+
+    Past the last row or column the last cell's plane goes on.
+    """
     j = min(int(fb), tab.shape[1] - 2)
     tb = fb - j
-    fa = alpha / _TAIL_DA
     i = min(int(fa), tab.shape[0] - 2)
     ta = fa - i
     c0 = tab[i, j] + tb * (tab[i, j + 1] - tab[i, j])
@@ -1571,15 +1578,7 @@ def _profile(alpha, beta, tab):
     """
     if beta >= _PROF_BMAX:
         return 0.0
-    fb = (max(beta, _PROF_B0) - _PROF_B0) / _PROF_DB
-    j = min(int(fb), tab.shape[1] - 2)
-    tb = fb - j
-    fa = alpha / _PROF_DA
-    i = min(int(fa), tab.shape[0] - 2)
-    ta = fa - i
-    c0 = tab[i, j] + tb * (tab[i, j + 1] - tab[i, j])
-    c1 = tab[i + 1, j] + tb * (tab[i + 1, j + 1] - tab[i + 1, j])
-    return c0 + ta * (c1 - c0)
+    return _bilinear_at(tab, alpha / _PROF_DA, (max(beta, _PROF_B0) - _PROF_B0) / _PROF_DB)
 
 
 @njit(cache=True, inline="always")
