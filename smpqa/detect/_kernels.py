@@ -1115,25 +1115,29 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             # cuts the dot: the pass is repeated while it moves the centre by over 1 px, for a
             # seed whose nearest neighbour is over 2 (R + 1) px away (in a cluster, repeated
             # passes walk off the dot towards the middle of the seed's cell).
-            moved = False  # a seed whose first disc holds no darkening is no dot
-            for _ in range(_CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1):
+            # Last pass: integral, moments, colour and smoothed peaks about the new centre.
+            # Both kinds of pass share one call site: each inlined copy of _disc_sums
+            # costs compile time, and a call that is not inlined costs run time.
+            moved = last = False  # a seed whose first disc holds no darkening is no dot
+            left = _CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1
+            while True:
                 cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof,
                                                           R_ring, xi, yi, R, i, xs, ys, nb_ptr,
                                                           nb_idx, H, W, bd, bx, by)
-                if tot <= 0:
+                if last:
                     break
+                if tot <= 0:
+                    if not moved:
+                        break
+                    last = True
+                    continue
                 cx += mx / tot
                 cy += my / tot
                 moved = True
-                if (mx / tot) ** 2 + (my / tot) ** 2 <= 1.0:
-                    break
-            if not moved:
-                continue
-            # Second pass: integral, moments, colour and smoothed peaks about the new centre.
-            cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring,
-                                                      xi, yi, R, i, xs, ys, nb_ptr, nb_idx, H, W,
-                                                      bd, bx, by)
-            if not (tot > 0):
+                left -= 1
+                if left == 0 or (mx / tot) ** 2 + (my / tot) ** 2 <= 1.0:
+                    last = True
+            if not last or not (tot > 0):
                 continue
             # One pass for the second moments and the core's centroid (its first round).
             Rc2 = (rh + 1.0) ** 2
@@ -1581,7 +1585,7 @@ def _profile(alpha, beta, tab):
     return _bilinear_at(tab, alpha / _PROF_DA, (max(beta, _PROF_B0) - _PROF_B0) / _PROF_DB)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)  # per radius tried: inlined, its loop was compiled eight times over
 def _disc_misfit(v, rho, n, r, s, tab):
     """Least residual sum of squares of ``v[:n] ~ b - A P(r / s, (rho - r) / s)``, A >= 0.
 
@@ -1611,7 +1615,7 @@ _GOLDEN_WARM = 9  # ... and from the last candidate blur's radius +- _GOLDEN_REA
 _GOLDEN_REACH = 0.5  # px
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _least_misfit(v, rho, n, s, lo, hi, iters, tab):
     """``_disc_misfit`` at its best radius in [lo, hi], by golden-section search: misfit, radius."""
     g = 0.6180339887498949
