@@ -63,6 +63,31 @@ def test_dots_under_glare_are_found(runs):
     assert runs["good_glare"][1].meta["glare_fraction"] > 0
 
 
+def test_one_compiled_kernel_serves_every_photo():
+    """Photos with and without glare, read-only or writable, share each compiled kernel.
+
+    numba compiles a kernel anew for each argument type, writability included: a photo
+    with its glare taken out (a writable copy) once compiled ``measure``, ``darkening`` and
+    the blur fit a second time, about 40 s of a first run. In a fresh process, to count.
+    """
+    code = (
+        "import numpy as np\n"
+        "from smpqa import synth, detect_dots\n"
+        "from smpqa.detect import _kernels as K\n"
+        "glare = []\n"
+        "for name in ('good_light', 'good_glare'):\n"
+        "    ph = synth.render(synth.preset(name, width_px=600, height_px=450))\n"
+        "    for img in (ph.image, np.array(ph.image)):\n"
+        "        d = detect_dots(img, px_per_mm=ph.scene.px_per_mm)\n"
+        "    glare.append(d.meta['glare_fraction'])\n"
+        "print(glare[0] == 0 and glare[1] > 0, *(len(getattr(K, k).signatures) for k in\n"
+        "      ('measure', 'darkening', 'blur_ssr', 'block_percentile', 'halo_ratio')))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True", "1", "1", "1", "1", "1"]
+
+
 def test_photos_without_glare_are_left_alone(runs):
     # Grey and jet-black pigment lowers the skin's chroma as glare does; only skin-bright
     # pixels are weighed, and patches smaller than the largest dot are left.

@@ -267,6 +267,7 @@ def find_glare(rgb, lut, bg, block, z, min_area):
     removed, light, eps, floor = found
     out = rgb.copy()
     subtract_glare(out, lut, (removed * light).astype(np.float32), _CELL)
+    out.flags.writeable = False  # as the photo it stands for: one compiled kernel for both
     left = np.where(removed > 0, floor * light, 0.0).astype(np.float32)
     return Glare(out, removed, eps, float(np.mean(removed > 0)), left)
 

@@ -157,7 +157,7 @@ def _blur_from_profiles(g, m, xs, ys, r_win, good, nb_ptr, nb_idx):
     idx = np.flatnonzero(good)
     if idx.size < 5:
         return None
-    idx = idx[:: max(1, idx.size // _BLUR_DOTS)]
+    idx = np.ascontiguousarray(idx[:: max(1, idx.size // _BLUR_DOTS)])  # one kernel type
 
     def misfit(sd):
         s_tot = np.sqrt(sd**2 + _SIGMA_AA2)
