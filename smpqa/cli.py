@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from ._jit import first_run_notice
 from .errors import SmpqaError
 from .profile import CRITERIA, STATUSES
 from .synth.presets import PHOTO_SIZES
@@ -98,6 +99,7 @@ def _cmd_analyze(args) -> int:
     profile = _profile_arg(args.profile)
     marker = _marker_arg(args)
     statuses = []
+    first_run_notice()
     for photo in args.photos:
         a = analyze(photo, px_per_mm=args.px_per_mm, marker=marker, profile=profile,
                     roi=args.roi, view=args.view)
@@ -132,6 +134,7 @@ def _cmd_batch(args) -> int:
     opts = BatchOptions(px_per_mm=args.px_per_mm, view=args.view, html=not args.no_html,
                         force=args.force, profile=profile.to_dict() if profile else None,
                         marker=_marker_arg(args), roi=args.roi)
+    first_run_notice()
     res = run_batch(photos, args.out, opts, jobs=args.jobs, scheduler=args.scheduler,
                     progress=not args.quiet)
     print(f"{len(photos)} photos: {res['n_ok']} analysed ({res['n_skipped']} already done), "
@@ -151,6 +154,7 @@ def _cmd_demo(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     items = []
+    first_run_notice()
     for name in ("good_light", "botched"):
         photo = synth.render(synth.preset(name, seed=args.seed))
         paths = photo.write(out / f"{name}.png")

@@ -56,3 +56,42 @@ def test_console_entry_point_runs():
     r = subprocess.run([sys.executable, "-m", "smpqa", "--version"], capture_output=True,
                        text=True, check=True)
     assert r.stdout.startswith("smpqa ")
+
+
+def test_first_run_notice_follows_numba_cache(tmp_path):
+    """With an empty numba cache the detector will compile, and the notice says so."""
+    import os
+
+    code = ("import sys; from smpqa._jit import compiled_on_disk, first_run_notice; "
+            "print(compiled_on_disk()); sys.exit(0 if first_run_notice() else 1)")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "empty-cache")}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
+    assert "compiling the dot detector" in r.stderr
+
+
+def test_no_notice_once_the_detector_is_compiled(tmp_path):
+    import io
+
+    from smpqa import detect_dots, synth
+    from smpqa._jit import compiled_on_disk, first_run_notice
+
+    photo = synth.render(synth.preset("good_light", width_px=200, height_px=150))
+    detect_dots(photo.image, px_per_mm=photo.scene.px_per_mm)  # compiles and caches, or loads
+    assert compiled_on_disk() is True
+    out = io.StringIO()
+    assert not first_run_notice(out) and out.getvalue() == ""
+
+
+def test_commands_print_the_notice_before_a_cold_first_run(tmp_path, capsys, monkeypatch):
+    from smpqa import _jit
+
+    photo = tmp_path / "p.png"
+    assert main(["synth", "good_light", "--out", str(photo), "--size", "tiny"]) == 0
+    capsys.readouterr()
+    for cold in (False, True):
+        monkeypatch.setattr(_jit, "compiled_on_disk", lambda cold=cold: not cold)
+        assert main(["analyze", str(photo)]) in (0, 1)
+        err = capsys.readouterr().err
+        assert (_jit.FIRST_RUN_NOTICE in err) is cold
