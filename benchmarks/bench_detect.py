@@ -669,7 +669,7 @@ def parse_args(argv=None):
                     help="skip the repeats of a method whose first call exceeds this (s)")
     ap.add_argument("--cold", action="store_true",
                     help="also time smpqa's first call with an empty numba cache, as right "
-                         "after install (every kernel compiled: about a minute), on the "
+                         "after install (every kernel compiled: about 1.5 minutes), on the "
                          "first preset")
     ap.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
     args = ap.parse_args(argv)
