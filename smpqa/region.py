@@ -141,7 +141,8 @@ def median_spacing_mm(x, y, px_per_mm) -> float:
     """
     if len(x) < 2:
         return 1.0
-    x, y = np.asarray(x, float), np.asarray(y, float)
+    # Copies: writable and contiguous, as measure_uniformity passes them (one compiled kernel).
+    x, y = np.array(x, float), np.array(y, float)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         pts = np.stack([x, y], 1)
         return float(np.median(cKDTree(pts).query(pts, k=2)[0][:, 1])) / px_per_mm

@@ -53,3 +53,28 @@ def test_nearest_other_matches_py_func_and_kdtree(kind):
         pts = np.stack([x, y], 1)
         want = cKDTree(pts).query(pts, k=2)[0][:, 1] if x.size > 1 else np.array([np.inf])
         np.testing.assert_array_equal(got, want)
+
+
+def test_nearest_other_is_compiled_once_for_both_callers():
+    # numba compiles a kernel anew for each argument type, writability included: the
+    # spacing (DotTable columns, read-only) and the uniformity (fresh, writable arrays) once
+    # compiled it twice. In a fresh process, to count.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from smpqa.metrics import _grid_kernels as K\n"
+        "from smpqa.metrics.uniformity import measure_uniformity\n"
+        "from smpqa.region import median_spacing_mm\n"
+        "from smpqa.region import Grid\n"
+        "x = np.arange(0.0, 400.0, 7.0); x.flags.writeable = False\n"
+        "median_spacing_mm(x, x[::-1], 20.0)\n"
+        "median_spacing_mm([0, 20, 40], [0, 0, 0], 20.0)\n"
+        "g = Grid.for_image((400, 400), 20.0)\n"
+        "measure_uniformity(x, x, np.full(x.size, 4.0), g, np.ones(g.shape, bool))\n"
+        "print(len(K.nearest_other.signatures))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1"]
