@@ -979,7 +979,7 @@ def _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring, xi, yi, R, i, xs, ys
     (cx, cy); returns their count, the darkening's sum and first moments, and the per-channel
     sums of the darkening.
     """
-    cnt = 0
+    cnt = np.int64(0)  # typed int64 from the start: a literal 0 compiles callees twice
     tot = mx = my = I0 = I1 = I2 = 0.0
     for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
         dy = y - cy
@@ -1069,7 +1069,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             n_ang = max(16, int(2 * math.pi * Rs0))
             if codes.shape[1] < 2 * n_ang:
                 codes, slot = np.empty((3, 2 * n_ang), np.uint8), np.empty(2 * n_ang, np.int64)
-            m = 0
+            m = np.int64(0)  # (not a literal 0: see _disc_sums)
             top = 0  # the brightest green code
             cd, sd = math.cos(2 * math.pi / n_ang), math.sin(2 * math.pi / n_ang)
             for k in range(2):
