@@ -1278,8 +1278,8 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, mate_x, mate_y, seed, own_x, own_y
                              jx, jy)
             # Skin: pixels sampled on the circle of radius 3r + 3, about a pixel apart (a
             # median of ~40+ samples is as steady as the full annulus; a second circle 2 px
-            # out moved no dot's verdict on the blow-out presets and cost ~a quarter of the
-            # kernel).
+            # out found no more blown-out dots on the presets and cost ~a quarter of the
+            # kernel: docs/detection.md, step 8).
             rad = 3 * ri + 3
             n_ang = max(16, int(2 * math.pi * rad))
             if buf.size < n_ang:
