@@ -63,7 +63,7 @@ def test_dots_under_glare_are_found(runs):
     assert runs["good_glare"][1].meta["glare_fraction"] > 0
 
 
-def test_one_compiled_kernel_serves_every_photo():
+def test_one_compiled_kernel_serves_every_photo(fresh_python):
     """Photos with and without glare, read-only or writable, share each compiled kernel.
 
     numba compiles a kernel anew for each argument type, writability included: a photo
@@ -83,9 +83,7 @@ def test_one_compiled_kernel_serves_every_photo():
         "print(glare[0] == 0 and glare[1] > 0, *(len(getattr(K, k).signatures) for k in\n"
         "      ('measure', 'darkening', 'blur_ssr', 'block_percentile', 'halo_ratio')))\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["True", "1", "1", "1", "1", "1"]
+    assert fresh_python(code) == ["True", "1", "1", "1", "1", "1"]
 
 
 def test_photos_without_glare_are_left_alone(runs):

@@ -55,13 +55,10 @@ def test_nearest_other_matches_py_func_and_kdtree(kind):
         np.testing.assert_array_equal(got, want)
 
 
-def test_nearest_other_is_compiled_once_for_both_callers():
+def test_nearest_other_is_compiled_once_for_both_callers(fresh_python):
     # numba compiles a kernel anew for each argument type, writability included: the
     # spacing (DotTable columns, read-only) and the uniformity (fresh, writable arrays) once
     # compiled it twice. In a fresh process, to count.
-    import subprocess
-    import sys
-
     code = (
         "import numpy as np\n"
         "from smpqa.metrics import _grid_kernels as K\n"
@@ -75,6 +72,4 @@ def test_nearest_other_is_compiled_once_for_both_callers():
         "measure_uniformity(x, x, np.full(x.size, 4.0), g, np.ones(g.shape, bool))\n"
         "print(len(K.nearest_other.signatures))\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["1"]
+    assert fresh_python(code) == ["1"]
