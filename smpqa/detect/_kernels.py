@@ -1247,7 +1247,7 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, mate_x, mate_y, seed, own_x, own_y
     ownership. The skin level is the median over the circle of radius 3r + 3,
     beyond the reach of a halo (one that spreads a radius past the edge is down
     to 1 % at 3r + 2); other dots' and hairs' pixels
-    are left out of both annuli. The twins of a split pair share their seed:
+    are left out of both the annulus and the circle. The twins of a split pair share their seed:
     ``mate_x``/``mate_y`` hold each one's twin (NaN for a single dot), and
     pixels nearer the twin are left out too.
     """
@@ -1268,8 +1268,8 @@ def halo_ratio(g, line, cs, t_low, xs, ys, r, mate_x, mate_y, seed, own_x, own_y
             mx, my = mate_x[i], mate_y[i]
             sx, sy = own_x[si], own_y[si]
             safe2 = _safe2(si, own_x, own_y, nb_ptr, nb_idx)
-            # The neighbours that may own a pixel of either annulus (within 3r + 5 of the
-            # centre).
+            # The neighbours that may own a pixel of the annulus or the circle (within
+            # 3r + 5 of the centre).
             if jx.size < nb_ptr[si + 1] - nb_ptr[si]:
                 jx = np.empty(nb_ptr[si + 1] - nb_ptr[si])
                 jy = np.empty(nb_ptr[si + 1] - nb_ptr[si])
