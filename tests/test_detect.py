@@ -404,6 +404,29 @@ def test_no_pigment_gives_an_empty_table():
     assert given["blur_source"] == "given" and given["blur_px"] == 1.2
 
 
+def test_no_dot_is_reported_where_the_largest_one_cannot_fit():
+    """A dot is reported only d_hi / 2 from every side: a photo narrower than d_hi has none.
+
+    Such a scale once reached the kernels, whose tile buffers for 1e6 px/mm asked for
+    terabytes and failed with a SystemError.
+    """
+    img = np.full((120, 160, 3), 200, np.uint8)
+    img[50:56, 70:76] = 60  # one dot centred at (72.5, 52.5): 53 px from the nearest side
+    assert len(detect_dots(img, diameter_px=(2, 100))) == 1  # margin 50 px
+    for kw in (dict(diameter_px=(2, 110)), dict(diameter_px=(2, 130)), dict(px_per_mm=1e6)):
+        dots = detect_dots(img, **kw)
+        assert len(dots) == 0 and list(dots) == list(COLUMNS), kw
+        assert dots.meta["blur_source"] == "default" and dots.meta["glare_fraction"] == 0.0
+
+
+def test_numpy_scalars_as_arguments():
+    photo = synth.render(synth.preset("good_light", width_px=300, height_px=200))
+    a = detect_dots(photo.image, px_per_mm=np.float32(20), sensitivity=np.float32(1.5),
+                    diameter_px=np.array([3, 30]))
+    b = detect_dots(photo.image, px_per_mm=20.0, sensitivity=1.5, diameter_px=(3.0, 30.0))
+    assert len(a) > 0 and np.array_equal(a["x"], b["x"])
+
+
 def test_scale_is_optional():
     photo = synth.render(synth.preset("good_light", width_px=400, height_px=300))
     dots = detect_dots(photo.image)
@@ -417,6 +440,9 @@ def test_scale_is_optional():
     (dict(diameter_mm=(0.1, 0.5)), CalibrationError, "px_per_mm"),
     (dict(diameter_mm=(0.1, 1), diameter_px=(2, 5)), ValueError, "not both"),
     (dict(sensitivity=0), ValueError, "sensitivity"),
+    (dict(sensitivity=True), ValueError, "sensitivity"),
+    (dict(diameter_px=5), TypeError, "diameter_px must be a pair"),
+    (dict(diameter_mm=(0.1, 0.2, 0.3), px_per_mm=20), TypeError, "diameter_mm must be a pair"),
 ])
 def test_bad_arguments(kw, err, msg):
     with pytest.raises(err, match=msg):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import cv2
@@ -63,9 +64,9 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
         if px_per_mm is None:
             raise CalibrationError(
                 "diameter_mm needs the scale: pass px_per_mm=..., or give diameter_px instead")
-        lo, hi = (float(v) * px_per_mm for v in diameter_mm)
+        lo, hi = (v * px_per_mm for v in _pair(diameter_mm, "diameter_mm"))
     elif diameter_px is not None:
-        lo, hi = (float(v) for v in diameter_px)
+        lo, hi = _pair(diameter_px, "diameter_px")
     elif px_per_mm is not None:
         lo, hi = 0.15 * px_per_mm, 1.5 * px_per_mm
     else:
@@ -74,6 +75,16 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
         raise ValueError(f"the dot diameter range must be two increasing positive numbers, "
                          f"got {lo:g}..{hi:g} px")
     return max(lo, 1.5), hi
+
+
+def _pair(value, name):
+    """``value`` as two floats (smallest, largest), or a TypeError naming ``name``."""
+    try:
+        lo, hi = value
+        return float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a pair of numbers (smallest, largest), "
+                        f"got {value!r}") from None
 
 
 def _skin_level(rgb, block, raw=None, todo=None):
@@ -223,12 +234,13 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
         Dots whose centre lies within half the largest expected diameter of
         the photo's frame are not reported: ``meta["frame_margin_px"]``
         holds that margin, which areas counted over must leave out
-        (:mod:`smpqa.frame`). ``meta["glare_fraction"]`` is the share of
+        (:mod:`smpqa.frame`); a photo narrower than the largest expected
+        diameter therefore has none. ``meta["glare_fraction"]`` is the share of
         the photo's area whose glare was taken out (0 when none).
         ``meta["blur_px"]`` is the optical blur (standard deviation, px) the
         sizes are corrected for, and ``meta["blur_source"]`` where it came
         from: ``"given"`` (``DetectParams.blur_px``), ``"dots"`` (read from
-        the dots' peaks) or ``"default"`` (fewer than 5 well-measured dots,
+        the dots' profiles) or ``"default"`` (fewer than 5 well-measured dots,
         or none: 0.71 px).
 
     Raises
@@ -236,7 +248,13 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     ImageError
         The image cannot be read.
     CalibrationError
-        ``px_per_mm`` is not a positive number.
+        ``px_per_mm`` is not a positive number, or ``diameter_mm`` is given
+        without it.
+    TypeError
+        ``diameter_mm`` or ``diameter_px`` is not a pair of numbers.
+    ValueError
+        Both of them are given, their range is not two increasing positive
+        numbers, or ``sensitivity`` is not a positive number.
 
     Notes
     -----
@@ -248,8 +266,8 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     lightly smoothed darkening; seeds joined by no saddle are one dot. Each
     dot's darkening (skin - observed) is integrated over its neighbourhood:
     the integral is unchanged by blur and JPEG, so the diameter follows from
-    the integral over the peak, corrected for the optical blur that the dots'
-    second moments reveal. See docs/detection.md.
+    the integral over the peak, corrected for the optical blur that the
+    shape of the clearest dots' profiles reveals. See docs/detection.md.
 
     Examples
     --------
@@ -264,8 +282,8 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     """
     p = params or DetectParams()
     px_per_mm = None if px_per_mm is None else check_px_per_mm(px_per_mm)
-    if not (isinstance(sensitivity, (int, float)) and math.isfinite(sensitivity)
-            and sensitivity > 0):
+    if not (isinstance(sensitivity, numbers.Real) and not isinstance(sensitivity, bool)
+            and math.isfinite(sensitivity) and sensitivity > 0):
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
     rgb = rgb8_view(image)
     d_lo, d_hi = _diameter_range_px(px_per_mm, diameter_mm, diameter_px)
@@ -273,6 +291,8 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     # photo: a disc cut by the frame cannot be measured, and dark frame edges look like dots.
     meta = {"params": p, "diameter_range_px": (d_lo, d_hi), "sensitivity": sensitivity,
             FRAME_MARGIN_KEY: d_hi / 2}
+    if min(rgb.shape[:2]) < d_hi:  # no centre lies d_hi / 2 from every side of the frame
+        return _no_dots(p, px_per_mm, meta)
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
     bg, raw = _skin_level(rgb, block)
     # White glare is taken out of the photo first (_glare): it washes dots out.
@@ -288,11 +308,17 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     meta.update(noise=noise, threshold=thresh)
     xs, ys = _seeds(maps.cs, thresh, d_lo, p.saddle, d_hi)
     if xs.size == 0:
-        sb2, source = _blur(p, None)
-        meta.update(blur_px=math.sqrt(sb2), blur_source=source)
-        return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
+        return _no_dots(p, px_per_mm, meta)
     return _measure(maps, xs, ys, _Setting(p, d_lo, d_hi, thresh, noise, sensitivity, px_per_mm,
                                            glare), meta)
+
+
+def _no_dots(p: DetectParams, px_per_mm, meta):
+    """The empty table, with the blur the sizes would have been corrected for."""
+    sb2, source = _blur(p, None)
+    meta.update(blur_px=math.sqrt(sb2), blur_source=source)
+    meta.setdefault("glare_fraction", 0.0)
+    return DotTable.empty(px_per_mm=px_per_mm, meta=meta)
 
 
 @dataclass(frozen=True, slots=True)
