@@ -419,11 +419,36 @@ def test_no_dot_is_reported_where_the_largest_one_cannot_fit():
         assert dots.meta["blur_source"] == "default" and dots.meta["glare_fraction"] == 0.0
 
 
+@pytest.mark.parametrize("kw,msg", [
+    (dict(background_block=2.5), "background_block must be an integer"),
+    (dict(background_block=True), "background_block must be an integer"),
+    (dict(background_block=3), "background_block must be an integer >= 4"),
+    (dict(blur_px="0.7"), "blur_px must be a number"),
+    (dict(blur_px=-0.1), "blur_px must be a number >= 0"),
+    (dict(min_snr=float("nan")), "min_snr must be a positive number"),
+    (dict(min_contrast=True), "min_contrast must be a positive number"),
+])
+def test_bad_params(kw, msg):
+    with pytest.raises(ValueError, match=msg):
+        DetectParams(**kw)
+
+
+def test_a_block_larger_than_the_photo_is_the_photo():
+    """One tile either way; its buffers are sized by the photo (10**9 asked for exabytes)."""
+    photo = synth.render(synth.preset("good_light", width_px=300, height_px=200))
+    one = detect_dots(photo.image, px_per_mm=20, params=DetectParams(background_block=300))
+    huge = detect_dots(photo.image, px_per_mm=20,
+                       params=DetectParams(background_block=np.int64(10**9)))
+    assert len(one) > 50
+    assert all(np.array_equal(one[k], huge[k], equal_nan=True) for k in one)
+
+
 def test_numpy_scalars_as_arguments():
     photo = synth.render(synth.preset("good_light", width_px=300, height_px=200))
     a = detect_dots(photo.image, px_per_mm=np.float32(20), sensitivity=np.float32(1.5),
                     diameter_px=np.array([3, 30]))
     b = detect_dots(photo.image, px_per_mm=20.0, sensitivity=1.5, diameter_px=(3.0, 30.0))
+    assert DetectParams(min_snr=np.float32(4), blur_px=np.float64(0.7)).min_snr == 4
     assert len(a) > 0 and np.array_equal(a["x"], b["x"])
 
 

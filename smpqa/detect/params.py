@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import math
+import numbers
 from dataclasses import dataclass
+
+from .._numbers import is_finite_real
 
 __all__ = ["DetectParams"]
 
@@ -55,16 +57,19 @@ class DetectParams:
     def __post_init__(self):
         for name in ("min_contrast", "min_snr", "saddle", "max_elongation", "merge_elongation"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            if not (is_finite_real(v) and v > 0):
                 raise ValueError(f"DetectParams.{name} must be a positive number, got {v!r}")
         if not 0 < self.saddle < 1:
             raise ValueError("DetectParams.saddle must be within (0, 1)")
         if self.merge_elongation >= self.max_elongation:
             raise ValueError("DetectParams.merge_elongation must be below max_elongation")
-        if self.background_block is not None and self.background_block < 4:
-            raise ValueError("DetectParams.background_block must be >= 4 px")
-        if self.blur_px is not None and not (math.isfinite(self.blur_px) and self.blur_px >= 0):
-            raise ValueError("DetectParams.blur_px must be >= 0")
+        b = self.background_block
+        if b is not None and not (isinstance(b, numbers.Integral) and not isinstance(b, bool)
+                                  and b >= 4):
+            raise ValueError(f"DetectParams.background_block must be an integer >= 4 px, "
+                             f"got {b!r}")
+        if self.blur_px is not None and not (is_finite_real(self.blur_px) and self.blur_px >= 0):
+            raise ValueError(f"DetectParams.blur_px must be a number >= 0, got {self.blur_px!r}")
         if not isinstance(self.remove_glare, bool):
             raise ValueError(f"DetectParams.remove_glare must be True or False, "
                              f"got {self.remove_glare!r}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from .._numbers import is_finite_real
 from ..calibrate import check_px_per_mm
 from ..color import SRGB8_TO_LINEAR, linear_to_lab
 from ..errors import CalibrationError
@@ -282,8 +282,7 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     """
     p = params or DetectParams()
     px_per_mm = None if px_per_mm is None else check_px_per_mm(px_per_mm)
-    if not (isinstance(sensitivity, numbers.Real) and not isinstance(sensitivity, bool)
-            and math.isfinite(sensitivity) and sensitivity > 0):
+    if not (is_finite_real(sensitivity) and sensitivity > 0):
         raise ValueError(f"sensitivity must be a positive number, got {sensitivity!r}")
     rgb = rgb8_view(image)
     d_lo, d_hi = _diameter_range_px(px_per_mm, diameter_mm, diameter_px)
@@ -294,6 +293,9 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     if min(rgb.shape[:2]) < d_hi:  # no centre lies d_hi / 2 from every side of the frame
         return _no_dots(p, px_per_mm, meta)
     block = p.background_block or max(16, int(math.ceil(1.25 * d_hi)))
+    # A tile past the photo's sides holds the photo, as one of its size does, and the kernels'
+    # tile buffers are sized by the block: no larger, then.
+    block = min(block, max(rgb.shape[:2]))
     bg, raw = _skin_level(rgb, block)
     # White glare is taken out of the photo first (_glare): it washes dots out.
     glare = (_glare.find_glare(rgb, SRGB8_TO_LINEAR, bg, block, p.min_snr, math.pi * d_hi**2 / 4)

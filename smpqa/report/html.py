@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 import struct
 from datetime import datetime
 
 from .. import __version__
+from .._numbers import is_finite_real
 from ..errors import ProfileError
 from ..profile import CRITERIA, METRIC_LABELS, Limit
 from . import plots
@@ -326,7 +326,7 @@ def _footer(analysis) -> str:
     scale = analysis.scale or {}
     ppm = scale.get("px_per_mm")
     method = str(scale.get("method", "unknown"))
-    scale_text = (f"{_number(ppm)} px/mm" if _finite(ppm) else "unknown") + \
+    scale_text = (f"{_number(ppm)} px/mm" if is_finite_real(ppm) else "unknown") + \
         f" ({_SCALE_METHODS.get(method, method)})"
     params = analysis.parameters or {}
     source = params.get("profile_source", "unknown")
@@ -342,7 +342,7 @@ def _footer(analysis) -> str:
 def _glare_text(analysis) -> str:
     """How much of the photo the detector took glare out of (``DotTable.meta``)."""
     frac = analysis.dots.meta.get("glare_fraction", 0.0)
-    if not _finite(frac) or frac <= 0:
+    if not is_finite_real(frac) or frac <= 0:
         return "none found"
     return (f"taken out over {100 * frac:.1f} % of the photo before the dots were found; "
             "dots and skin there are measured on the corrected photo")
@@ -459,10 +459,6 @@ def _as_tuple(v) -> tuple:
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _number(v: float) -> str:
     a = abs(v)
     if float(v).is_integer() and a < 1e15:
@@ -477,7 +473,7 @@ def _number(v: float) -> str:
 
 
 def _value_text(v, unit: str, edges=()) -> str:
-    if not _finite(v):
+    if not is_finite_real(v):
         return "not measured"
     v = float(v)
     text = _number(v)

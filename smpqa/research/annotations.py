@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._numbers import is_finite_real
 from ..errors import SmpqaError
 
 __all__ = ["AnnotationError", "PointSet", "load_annotations", "read_points_csv", "FORMATS",
@@ -301,15 +302,11 @@ def _coco_triples(p: Path, k: int, kp) -> list[tuple[float, float]]:
     if len(kp) % 3:
         raise AnnotationError(f"{p}: annotations[{k}].keypoints has {len(kp)} numbers, not a "
                               f"multiple of 3 (x, y, v triples)")
-    if not all(_is_number(v) for v in kp):
+    if not all(is_finite_real(v) for v in kp):
         raise AnnotationError(f"{p}: annotations[{k}].keypoints holds a non-numeric or "
                               f"non-finite value")
     # v = 0: the keypoint is not labelled (its x, y are placeholders, usually 0, 0).
     return [(float(kp[i]), float(kp[i + 1])) for i in range(0, len(kp), 3) if kp[i + 2] != 0]
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 # --- VIA --------------------------------------------------------------------------------------
@@ -346,7 +343,7 @@ def _via_dot(p: Path, name: str, j: int, region) -> tuple[float, float, float]:
     shape = sa["name"]
     need = {"point": ("cx", "cy"), "circle": ("cx", "cy", "r"),
             "ellipse": ("cx", "cy", "rx", "ry")}[shape]
-    bad = [k for k in need if not _is_number(sa.get(k))]
+    bad = [k for k in need if not is_finite_real(sa.get(k))]
     if bad:
         raise AnnotationError(f"{p}: {name}, region {j} ({shape}): missing or non-numeric "
                               f"{', '.join(bad)}")

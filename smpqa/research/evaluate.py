@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._numbers import is_finite_real
 from ..calibrate import Marker
 from ..errors import CalibrationError, SmpqaError
 from ..match import match_dots
@@ -753,8 +754,7 @@ def evaluate(truth_dir, pred_dir=None, *, run=None, images_dir=None, px_per_mm=N
         raise EvaluationError(f"n_boot must be an integer >= 0, got {n_boot!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise EvaluationError(f"seed must be an integer >= 0, got {seed!r}")
-    if px_per_mm is not None and not (isinstance(px_per_mm, (int, float))
-                                      and math.isfinite(px_per_mm) and px_per_mm > 0):
+    if px_per_mm is not None and not (is_finite_real(px_per_mm) and px_per_mm > 0):
         raise EvaluationError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
     truths = _load_truth(truth_dir, images_dir, px_per_mm, pixel_offset)
     preds = (_preds_from_smpqa(truths, profile, view, progress) if run else
