@@ -466,6 +466,8 @@ def test_scale_is_optional():
     (dict(diameter_mm=(0.1, 1), diameter_px=(2, 5)), ValueError, "not both"),
     (dict(sensitivity=0), ValueError, "sensitivity"),
     (dict(sensitivity=True), ValueError, "sensitivity"),
+    (dict(px_per_mm=1.0), CalibrationError, "px_per_mm is pixels per mm at the scalp"),
+    (dict(diameter_px=(0.5, 1.5)), ValueError, "must exceed 1.5 px"),
     (dict(diameter_px=5), TypeError, "diameter_px must be a pair"),
     (dict(diameter_mm=(0.1, 0.2, 0.3), px_per_mm=20), TypeError, "diameter_mm must be a pair"),
 ])

@@ -25,6 +25,7 @@ _SIGMA_P = 1.0  # Gaussian (px) that smooths the darkening before peaks are read
 _SIGMA_AA2 = 1.0 / 12.0  # variance of a 1-px edge ramp (pixel area sampling)
 _DEFAULT_BLUR_VAR = 0.5  # px²: the blur's variance assumed when too few dots tell it
 _RING_GAP = 1.5  # px past the half-peak radius where the skin ring for a dot's size begins
+_D_MIN = 1.5  # px: the smallest expected dot diameter used (a smaller one is raised to it)
 _OPEN_D_LO = 3.0  # px: the line opening (3x3 cross) runs when no expected dot is narrower
 # A would-be twin is one dot with a hair across it when the corridor (half-width px) along
 # its major axis stays half as dark as its peak this many px past the twin discs' ends, and
@@ -74,7 +75,15 @@ def _diameter_range_px(px_per_mm, diameter_mm, diameter_px):
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
         raise ValueError(f"the dot diameter range must be two increasing positive numbers, "
                          f"got {lo:g}..{hi:g} px")
-    return max(lo, 1.5), hi
+    if hi <= _D_MIN:  # no dot could be reported: say so rather than return an empty table
+        if diameter_mm is None and diameter_px is None:
+            raise CalibrationError(
+                f"at {px_per_mm:g} px/mm even a 1.5 mm dot spans only {hi:g} px, and dots under "
+                f"{_D_MIN:g} px cannot be measured; px_per_mm is pixels per mm at the scalp "
+                f"(10-40 for a phone macro photo)")
+        raise ValueError(f"the largest expected diameter, {hi:g} px, must exceed {_D_MIN:g} px "
+                         f"(the smallest dot that can be measured)")
+    return max(lo, _D_MIN), hi
 
 
 def _pair(value, name):
