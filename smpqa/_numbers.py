@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["is_finite_real"]
+__all__ = ["is_finite_real", "is_integer"]
 
 
 def is_finite_real(v) -> bool:
@@ -18,3 +18,15 @@ def is_finite_real(v) -> bool:
     [True, True, True, False, False, False]
     """
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_integer(v) -> bool:
+    """Is ``v`` an integer: a Python or NumPy int, not a bool (nor a float such as 3.0)?
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [is_integer(v) for v in (3, np.int64(3), 3.0, True)]
+    [True, True, False, False]
+    """
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)

@@ -256,12 +256,28 @@ def test_every_preset_renders_and_is_listed():
         synth.preset("nope")
 
 
-@pytest.mark.parametrize("bad", [dict(px_per_mm=0), dict(opacity=1.5), dict(width_px=2),
-                                 dict(hairline=dict(side="middle")),
-                                 dict(clutter=dict(jpeg_quality=0))])
-def test_bad_parameters_are_rejected(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad,msg", [
+    (dict(px_per_mm=0), "px_per_mm"), (dict(opacity=1.5), "opacity"), (dict(width_px=2), "width_px"),
+    (dict(hairline=dict(side="middle")), "side"), (dict(clutter=dict(jpeg_quality=0)), "jpeg"),
+    # Types: each of these once got through and failed later, in NumPy or OpenCV, or not at all.
+    (dict(width_px=100.5), "Scene.width_px must be an integer"),
+    (dict(seed=1.5), "Scene.seed must be an integer"), (dict(seed=-1), "seed must be >= 0"),
+    (dict(clutter=dict(jpeg_quality=50.5)), "jpeg_quality must be None or an integer"),
+    (dict(clutter=dict(noise="x")), "Clutter.noise must be a finite number"),
+    (dict(clutter=dict(noise=np.float32("nan"))), "Clutter.noise must be a finite number"),
+    (dict(skin_lab=(70, 10)), "Scene.skin_lab must be 3 finite numbers"),
+    (dict(hairline=dict(side="top", position="0.3")), "Hairline.position must be a finite"),
+])
+def test_bad_parameters_are_rejected(bad, msg):
+    with pytest.raises(ValueError, match=msg):
         synth.preset("good_light", **bad)
+
+
+def test_numpy_numbers_and_lists_are_parameters():
+    scene = synth.preset("good_light", width_px=np.int64(120), height_px=90,
+                         px_per_mm=np.float32(20), skin_lab=[70, 10, 15])
+    assert scene.skin_lab == (70.0, 10.0, 15.0) and hash(scene)  # kept a tuple: hashable
+    assert synth.render(scene).image.shape == (90, 120, 3)
 
 
 def test_write_files_follow_the_contract(tmp_path):

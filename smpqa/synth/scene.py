@@ -6,6 +6,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from .._numbers import is_finite_real, is_integer
+
 __all__ = ["Scene", "Hairline", "Clutter", "PrintedMarker"]
 
 _SIDES = ("none", "top", "bottom", "left", "right")
@@ -14,6 +16,30 @@ _SIDES = ("none", "top", "bottom", "left", "right")
 def _check(cond: bool, msg: str) -> None:
     if not cond:
         raise ValueError(msg)
+
+
+def _check_numbers(obj, skip=()) -> None:
+    """Each field of ``obj`` whose default is a number or numbers holds such, all finite.
+
+    An integer where the default is one (a count, a size in pixels, a seed), a finite
+    real number where it is a float, and as many finite numbers as the default has where it
+    is a tuple of floats (a list is taken and kept as a tuple). Raises a ValueError naming
+    the field; the range checks follow in each ``__post_init__``.
+    """
+    what = type(obj).__name__
+    for f in dataclasses.fields(obj):
+        v, d = getattr(obj, f.name), f.default
+        if f.name in skip or isinstance(d, bool):
+            continue
+        if isinstance(d, int):
+            _check(is_integer(v), f"{what}.{f.name} must be an integer, got {v!r}")
+        elif isinstance(d, float):
+            _check(is_finite_real(v), f"{what}.{f.name} must be a finite number, got {v!r}")
+        elif isinstance(d, tuple) and all(isinstance(x, float) for x in d):
+            _check(isinstance(v, (tuple, list)) and len(v) == len(d)
+                   and all(is_finite_real(x) for x in v),
+                   f"{what}.{f.name} must be {len(d)} finite numbers, got {v!r}")
+            object.__setattr__(obj, f.name, tuple(float(x) for x in v))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +81,7 @@ class Hairline:
     curvature_mm: float = 0.0
 
     def __post_init__(self):
+        _check_numbers(self)
         _check(self.side in _SIDES, f"hairline side must be one of {_SIDES}, got {self.side!r}")
         _check(0.0 <= self.position <= 1.0, "hairline position must be in [0, 1]")
         _check(self.width_mm >= 0 and self.irregularity_mm >= 0, "hairline widths must be >= 0")
@@ -88,12 +115,14 @@ class Clutter:
     jpeg_quality: int | None = 92
 
     def __post_init__(self):
+        _check_numbers(self, skip=("jpeg_quality",))
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, (int, float)) and f.name != "jpeg_quality":
-                _check(math.isfinite(v) and v >= 0, f"clutter {f.name} must be finite and >= 0")
+            if f.name != "jpeg_quality" and not isinstance(v, tuple):
+                _check(v >= 0, f"clutter {f.name} must be finite and >= 0")
         q = self.jpeg_quality
-        _check(q is None or 1 <= q <= 100, "jpeg_quality must be None or within 1..100")
+        _check(q is None or (is_integer(q) and 1 <= q <= 100),
+               f"jpeg_quality must be None or an integer within 1..100, got {q!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +165,7 @@ class PrintedMarker:
         from ..calibrate import Marker  # validates the side, the dictionary and the id
 
         _check(self.id is not None, "a printed marker needs an id")
+        _check_numbers(self, skip=("id",))
         Marker(side_mm=self.side_mm, dictionary=self.dictionary, id=self.id)
         _check(len(self.centre) == 2 and all(math.isfinite(v) and 0 <= v <= 1
                                              for v in self.centre),
@@ -214,6 +244,8 @@ class Scene:
     marker: PrintedMarker | None = None
 
     def __post_init__(self):
+        _check_numbers(self)
+        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         _check(8 <= self.width_px <= 20000 and 8 <= self.height_px <= 20000,
                "width_px and height_px must be within 8..20000")
         _check(math.isfinite(self.px_per_mm) and 1 <= self.px_per_mm <= 500,
