@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._numbers import is_integer
 from .io import write_text_atomic
 from .profile import CRITERIA
 
@@ -231,7 +232,7 @@ def run_batch(photos, outdir, options: BatchOptions | None = None, *, jobs=1, sc
     ----------
     photos : list of path
     outdir : path
-    options : BatchOptions
+    options : BatchOptions, optional
     jobs : int
         Local worker processes (1 = in this process).
     scheduler : str, optional
@@ -245,8 +246,23 @@ def run_batch(photos, outdir, options: BatchOptions | None = None, *, jobs=1, sc
     dict
         ``summary`` (path), ``index`` (path), ``n_ok``, ``n_error``, ``n_skipped``,
         ``rows`` (in input order).
+
+    Raises
+    ------
+    TypeError
+        ``photos`` is a single path, or ``options`` is not a BatchOptions.
+    ValueError
+        ``jobs`` is not an integer >= 1.
     """
-    options = options or BatchOptions()
+    if isinstance(photos, (str, os.PathLike)):  # would be read one character at a time
+        raise TypeError(f"photos must be a list of paths, not one path ({photos!r}); "
+                        f"find_photos() lists a folder or a pattern")
+    if not (is_integer(jobs) and jobs >= 1):
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    options = BatchOptions() if options is None else options
+    if not isinstance(options, BatchOptions):
+        raise TypeError(f"options must be a smpqa.batch.BatchOptions, not "
+                        f"{type(options).__name__}")
     outdir = Path(outdir)
     (outdir / "results").mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(outdir)  # a batch must not share its output folder with another

@@ -105,6 +105,20 @@ def test_dask_cluster_gives_the_same_summary(photo_dir, tmp_path):
     assert _csv(remote["summary"]) == _csv(local["summary"])
 
 
+@pytest.mark.parametrize("kw,err,msg", [
+    (dict(photos="photos/"), TypeError, "list of paths, not one path"),
+    (dict(jobs=0), ValueError, "jobs must be an integer >= 1"),
+    (dict(jobs=1.5), ValueError, "jobs must be an integer >= 1"),
+    (dict(options={"px_per_mm": 20}), TypeError, "BatchOptions, not dict"),
+])
+def test_bad_batch_arguments_fail_before_any_work(tmp_path, kw, err, msg):
+    # A string was read one character at a time: a batch of 'p', 'h', 'o', ... all missing.
+    args = dict(photos=[tmp_path / "x.png"], outdir=tmp_path / "out", progress=False) | kw
+    with pytest.raises(err, match=msg):
+        run_batch(**args)
+    assert not (tmp_path / "out").exists()
+
+
 def test_result_names_stay_inside_the_output_folder(tmp_path):
     key = photo_key(tmp_path / "../../etc/<script>passwd.png")
     assert "/" not in key and ".." not in key and "<" not in key

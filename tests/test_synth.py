@@ -257,7 +257,8 @@ def test_every_preset_renders_and_is_listed():
 
 
 @pytest.mark.parametrize("bad,msg", [
-    (dict(px_per_mm=0), "px_per_mm"), (dict(opacity=1.5), "opacity"), (dict(width_px=2), "width_px"),
+    (dict(px_per_mm=0), "px_per_mm"), (dict(opacity=1.5), "opacity"),
+    (dict(width_px=2), "width_px"),
     (dict(hairline=dict(side="middle")), "side"), (dict(clutter=dict(jpeg_quality=0)), "jpeg"),
     # Types: each of these once got through and failed later, in NumPy or OpenCV, or not at all.
     (dict(width_px=100.5), "Scene.width_px must be an integer"),
