@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ from .calibrate import (
     paint_over,
 )
 from .detect import DotTable, detect_dots
-from .errors import CalibrationError, RegionError
+from .errors import CalibrationError, RegionError, SmpqaWarning
 from .frame import FRAME_MARGIN_KEY
 from .io import read_px_per_mm, rgb8_view, shown_name
 from .metrics.blowout import measure_blowout
@@ -287,6 +288,7 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
         "hairline": hair.metrics(),
         "blowout": measure_blowout(dots["halo_ratio"][in_roi], dots["merged"][in_roi]).metrics(),
     }
+    _warn_unmeasured_limits(prof, metrics)
     verdicts = {c: prof.judge(c, metrics[c]) for c in CRITERIA}
     if not hair.found:
         verdicts["hairline"] = prof.not_applicable("hairline", "no hairline edge in the photo")
@@ -301,6 +303,20 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
                np.zeros(grid.shape, bool), "interior": interior,
                "hairline_contour_px": hair.contour_px.tolist() if hair.found else []}
     return _finish(dots, metrics, verdicts, scale, source, params, regions)
+
+
+def _warn_unmeasured_limits(prof: Profile, metrics) -> None:
+    """Warn of each enabled limit on a metric its criterion does not measure: it never applies.
+
+    A profile may name any metric (``Profile.judge`` serves the caller's own too), so a
+    misspelt one is no error there; here it would be silently ignored.
+    """
+    for c in CRITERIA:
+        unknown = sorted(m for m, lim in prof[c].items() if lim.enabled and m not in metrics[c])
+        if unknown:
+            warnings.warn(f"profile {prof.source}: {c} has no metric {', '.join(unknown)} (it "
+                          f"measures {', '.join(metrics[c])}), so that limit is never applied",
+                          SmpqaWarning, stacklevel=3)
 
 
 def _lab(dots, which, sel):

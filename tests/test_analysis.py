@@ -196,3 +196,21 @@ def test_roi_and_view_are_checked(results):
     roi[:, :800] = True
     a = analyze(photo.image, px_per_mm=20, roi=roi)
     assert a.regions["treated"][:, -10:].sum() == 0
+
+
+def test_a_limit_on_a_metric_no_criterion_measures_is_warned_of():
+    """A misspelt metric in a profile is no error (Profile.judge takes the caller's own), but
+    analyze would never apply it: it says so, naming the metrics it does measure."""
+    import warnings
+
+    from smpqa.errors import SmpqaWarning
+
+    img = synth.render(synth.preset("good_light", width_px=300, height_px=200)).image
+    typo = {"size": {"median_diamter_mm": {"pass": 0.4, "warn": 0.5}}}
+    with pytest.warns(SmpqaWarning, match="size has no metric median_diamter_mm .*measures median"):
+        analyze(img, px_per_mm=20, profile=typo)
+    off = {"size": {"median_diamter_mm": {"pass": 0.4, "warn": 0.5, "enabled": False}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmpqaWarning)
+        analyze(img, px_per_mm=20)  # the default profile names only measured metrics
+        analyze(img, px_per_mm=20, profile=off)  # nor is a disabled limit warned of
