@@ -20,6 +20,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from ._numbers import is_finite_real
+from .calibrate import check_px_per_mm
 from .frame import frame_distance
 from .metrics._grid_kernels import nearest_other
 
@@ -57,6 +59,9 @@ class Grid:
 
         ``margin_px`` is the detector's frame margin (``DotTable.meta["frame_margin_px"]``).
         """
+        px_per_mm = check_px_per_mm(px_per_mm)
+        if not (is_finite_real(cell_mm) and cell_mm > 0):
+            raise ValueError(f"cell_mm must be a positive number, got {cell_mm!r}")
         cell = max(1.0, cell_mm * px_per_mm)
         h, w = int(image_shape[0]), int(image_shape[1])
         return cls(cell, (max(1, math.ceil(h / cell)), max(1, math.ceil(w / cell))), (h, w),
@@ -139,6 +144,7 @@ def median_spacing_mm(x, y, px_per_mm) -> float:
     >>> median_spacing_mm([0, 20, 40], [0, 0, 0], 20)
     1.0
     """
+    px_per_mm = check_px_per_mm(px_per_mm)
     if len(x) < 2:
         return 1.0
     # Copies: writable and contiguous, as measure_uniformity passes them (one compiled kernel).

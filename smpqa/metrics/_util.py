@@ -9,7 +9,42 @@ from scipy import ndimage
 
 from ._grid_kernels import squared_edt
 
-__all__ = ["finite_or_none", "distance_transform"]
+__all__ = ["dot_columns", "finite_or_none", "distance_transform"]
+
+
+def dot_columns(**columns):
+    """Per-dot inputs as float arrays, one row per dot: a ValueError names any that differ.
+
+    Each keyword is a column of shape (n,) or, for a name ending in ``_lab``, (n, 3); all must
+    hold the same n dots (NumPy would otherwise broadcast a short one over the rest).
+
+    Examples
+    --------
+    >>> d, h = dot_columns(depth=[0.3, 0.4], halo_ratio=[0.1, 0.2])
+    >>> d.tolist()
+    [0.3, 0.4]
+    >>> dot_columns(depth=[0.3, 0.4], halo_ratio=[0.1])
+    Traceback (most recent call last):
+    ...
+    ValueError: per-dot inputs differ in length: depth has 2 dots, halo_ratio 1
+    """
+    out = []
+    for name, v in columns.items():
+        a = np.asarray(v, float)
+        if name.endswith("_lab"):
+            a = a.reshape(-1, 3) if a.size == 0 else a
+            if a.ndim != 2 or a.shape[1] != 3:
+                raise ValueError(f"{name} must be an (n, 3) array of L*a*b*, got shape {a.shape}")
+        elif a.ndim != 1:
+            raise ValueError(f"{name} must be a 1-d array (one value per dot), got shape "
+                             f"{a.shape}")
+        out.append(a)
+    n = [len(a) for a in out]
+    if len(set(n)) > 1:
+        first, *rest = zip(columns, n)
+        raise ValueError(f"per-dot inputs differ in length: {first[0]} has {first[1]} dots, "
+                         + ", ".join(f"{k} {m}" for k, m in rest))
+    return out
 
 
 def finite_or_none(v):

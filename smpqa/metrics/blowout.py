@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._util import finite_or_none
+from ._util import dot_columns, finite_or_none
 
 __all__ = ["Blowout", "measure_blowout", "HALO_LIMIT"]
 
@@ -57,8 +57,8 @@ def measure_blowout(halo_ratio, merged) -> Blowout:
     >>> measure_blowout([0.05, 0.3, 0.02, 0.01], [False, False, True, False]).blowout_share
     0.5
     """
-    h = np.asarray(halo_ratio, float)
-    m = np.asarray(merged, bool)
+    h, m = dot_columns(halo_ratio=halo_ratio, merged=merged)
+    m = m.astype(bool)
     if h.size == 0:
         return Blowout(None, None, None, None, 0)
     halo = np.nan_to_num(h, nan=0.0) >= HALO_LIMIT

@@ -9,7 +9,7 @@ from scipy.optimize import nnls
 from skimage.color import deltaE_ciede2000
 
 from ..color import lab_to_linear, linear_to_lab
-from ._util import finite_or_none
+from ._util import dot_columns, finite_or_none
 
 __all__ = ["Colour", "measure_colour", "cast_delta_e"]
 
@@ -92,9 +92,8 @@ def measure_colour(skin_lab, core_lab, area_px, *, min_depth=0.15) -> Colour:
     -------
     Colour
     """
-    skin = lab_to_linear(np.asarray(skin_lab, float).reshape(-1, 3))
-    core = lab_to_linear(np.asarray(core_lab, float).reshape(-1, 3))
-    area = np.asarray(area_px, float).reshape(-1)
+    skin, core, area = dot_columns(skin_lab=skin_lab, core_lab=core_lab, area_px=area_px)
+    skin, core = lab_to_linear(skin), lab_to_linear(core)
     ok = np.isfinite(skin).all(1) & np.isfinite(core).all(1) & (area > 0)
     if not ok.any():
         return Colour(None, None, None, 0, "no dots to pool")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._util import finite_or_none
+from ._util import dot_columns, finite_or_none
 
 __all__ = ["Darkness", "measure_darkness"]
 
@@ -66,7 +66,7 @@ def measure_darkness(depth, delta_L, stubble=None) -> Darkness:
     >>> measure_darkness([0.3, 0.4, 0.5], [20, 28, 35]).depth
     0.4
     """
-    dep = np.asarray(depth, float)
+    dep, dl = dot_columns(depth=depth, delta_L=delta_L)
     ok = np.isfinite(dep)
     dep = dep[ok]
     hair = None if stubble is None else finite_or_none(stubble.depth)
@@ -77,5 +77,5 @@ def measure_darkness(depth, delta_L, stubble=None) -> Darkness:
     med = finite_or_none(np.median(dep))
     ratio = None if med is None or hair is None or hair <= 0 else finite_or_none(med / hair)
     return Darkness(med, finite_or_none(q3 - q1),
-                    finite_or_none(np.median(np.asarray(delta_L, float)[ok])), ratio,
+                    finite_or_none(np.median(dl[ok])), ratio,
                     int(dep.size), hair, n_hairs)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._util import finite_or_none
+from ._util import dot_columns, finite_or_none
 
 __all__ = ["Size", "measure_size"]
 
@@ -54,11 +54,13 @@ def measure_size(diameter_mm) -> Size:
     >>> measure_size([0.3, 0.3, 0.3, 0.9]).oversized_share
     0.25
     """
-    d = np.asarray(diameter_mm, float)
+    (d,) = dot_columns(diameter_mm=diameter_mm)
     d = d[np.isfinite(d)]
+    if (d < 0).any():
+        raise ValueError("diameter_mm holds negative diameters")
     if d.size == 0:
         return Size(None, None, None, 0)
     med = float(np.median(d))
     mad = float(np.median(np.abs(d - med)))
-    return Size(finite_or_none(med), finite_or_none(1.4826 * mad / med),
+    return Size(finite_or_none(med), finite_or_none(1.4826 * mad / med) if med > 0 else None,
                 float(np.mean(d > 2 * med)), int(d.size))
