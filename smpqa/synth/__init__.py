@@ -6,6 +6,7 @@ physical units; :func:`render` turns it into a photo plus truth;
 :func:`preset` names good work and each failure mode.
 """
 
+from .. import _numba_cache  # noqa: F401  (first: somewhere to cache the kernels)
 from .files import truth_paths, write
 from .presets import PHOTO_SIZES, PRESETS, preset, preset_names
 from .render import DOT_KINDS, SynthPhoto, pigment_cast_delta_e, render
