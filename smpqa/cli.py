@@ -61,6 +61,8 @@ def _cmd_synth(args) -> int:
         return 0
     if not args.preset:
         raise _UsageError("give a preset name (see `smpqa synth --list`)")
+    if args.preset not in synth.PRESETS:  # the first mistake first, before a missing --out
+        raise _UsageError(f"unknown preset {args.preset!r}; see `smpqa synth --list`")
     if args.out is None:
         raise _UsageError("give --out PHOTO.png")
     w, h = synth.PHOTO_SIZES[args.size]

@@ -41,6 +41,8 @@ def test_bad_usage_exits_2_with_one_line(tmp_path, capsys):
     assert main(["synth", "nope", "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown preset 'nope'" in err[0]
+    assert main(["synth", "nope"]) == 2  # the unknown name is the first thing said
+    assert "unknown preset 'nope'" in capsys.readouterr().err
     assert main(["synth", "good_light"]) == 2
     assert main(["synth", "good_light", "--out", str(tmp_path / "x.jpg")]) == 2
 
