@@ -160,6 +160,8 @@ def test_malformed_files_name_the_file_and_the_problem(tmp_path, name):
 def test_unknown_forced_format(tmp_path):
     with pytest.raises(AnnotationError, match="unknown annotation format 'yolo'"):
         load_annotations(_write(tmp_path / "a.csv", "x,y\n"), format="yolo")
+    with pytest.raises(AnnotationError, match="pixel_offset must be a finite number"):
+        load_annotations(_write(tmp_path / "a.csv", "x,y\n1,2\n"), pixel_offset=float("inf"))
 
 
 # --- evaluating against annotations -----------------------------------------------------------

@@ -250,6 +250,11 @@ def test_bad_inputs_raise_smpqa_errors(two_photos):
         evaluate(tmp / "nothing", pred)
     with pytest.raises(EvaluationError, match="profile and view"):
         evaluate(tmp / "truth", pred, view="front")
+    for kw, msg in ((dict(pixel_offset=float("nan")), "pixel_offset must be a finite number"),
+                    (dict(n_boot=2.0), "n_boot must be an integer"),
+                    (dict(seed=True), "seed must be an integer")):
+        with pytest.raises(EvaluationError, match=msg):  # (a NaN offset made every row NaN)
+            evaluate(tmp / "truth", pred, **kw)
     (pred / "b.csv").unlink()
     with pytest.raises(EvaluationError, match="no predictions for 1 photo.*b.csv"):
         evaluate(tmp / "truth", pred)

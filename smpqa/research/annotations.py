@@ -120,6 +120,8 @@ def load_annotations(path, *, pixel_offset: float | None = None,
     if fmt not in FORMATS:
         raise AnnotationError(f"{p}: unknown annotation format {fmt!r}; known: "
                               f"{', '.join(FORMATS)}")
+    if pixel_offset is not None and not is_finite_real(pixel_offset):
+        raise AnnotationError(f"pixel_offset must be a finite number, got {pixel_offset!r}")
     off = DEFAULT_OFFSETS[fmt] if pixel_offset is None else float(pixel_offset)
     if fmt == "csv":
         return _load_csv_any(p, off)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._numbers import is_finite_real
+from .._numbers import is_finite_real, is_integer
 from ..calibrate import Marker
 from ..errors import CalibrationError, SmpqaError
 from ..match import match_dots
@@ -750,12 +750,14 @@ def evaluate(truth_dir, pred_dir=None, *, run=None, images_dir=None, px_per_mm=N
     if run is None and (profile is not None or view is not None):
         raise EvaluationError("profile and view apply to run='smpqa' only; for predictions "
                               "made elsewhere, pass them to the tool that made them")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
+    if not (is_integer(n_boot) and n_boot >= 0):
         raise EvaluationError(f"n_boot must be an integer >= 0, got {n_boot!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if not (is_integer(seed) and seed >= 0):
         raise EvaluationError(f"seed must be an integer >= 0, got {seed!r}")
     if px_per_mm is not None and not (is_finite_real(px_per_mm) and px_per_mm > 0):
         raise EvaluationError(f"px_per_mm must be a positive number, got {px_per_mm!r}")
+    if pixel_offset is not None and not is_finite_real(pixel_offset):
+        raise EvaluationError(f"pixel_offset must be a finite number, got {pixel_offset!r}")
     truths = _load_truth(truth_dir, images_dir, px_per_mm, pixel_offset)
     preds = (_preds_from_smpqa(truths, profile, view, progress) if run else
              _preds_from_dir(Path(pred_dir), truths))
