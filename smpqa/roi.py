@@ -118,6 +118,11 @@ def _from_array(arr, shape, where: str) -> np.ndarray:
         raise RegionError(f"{where} is {arr.shape[1]}x{arr.shape[0]} px but the photo is "
                           f"{shape[1]}x{shape[0]} px (width x height); give a mask of the "
                           f"photo's size")
+    if arr.dtype.kind not in "biuf":
+        raise RegionError(f"{where} must hold bools or numbers, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():  # NaN != 0: inside, silently
+        raise RegionError(f"{where} holds NaN or infinite values; give 0 outside the "
+                          f"region and non-zero inside")
     mask = (arr != 0) if arr.ndim == 2 else (arr != 0).any(axis=2)
     if not mask.any():
         raise RegionError(f"{where} is empty: mark the scalp to judge with non-zero pixels")

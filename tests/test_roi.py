@@ -83,6 +83,18 @@ def test_mask_of_the_wrong_size_says_both_sizes(tmp_path):
         load_roi(42, SHAPE)
 
 
+def test_a_mask_must_hold_finite_numbers():
+    nan = np.zeros(SHAPE)
+    nan[10:20, 10:20] = np.nan  # NaN != 0: read as inside, everywhere it was NaN
+    with pytest.raises(RegionError, match="NaN or infinite"):
+        load_roi(nan, SHAPE)
+    with pytest.raises(RegionError, match="bools or numbers"):
+        load_roi(np.full(SHAPE, "x", object), SHAPE)
+    half = np.zeros(SHAPE, np.float32)
+    half[:, :40] = 0.5
+    assert load_roi(half, SHAPE).sum() == SHAPE[0] * 40
+
+
 # --- in analyze() -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
