@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
-from .._numbers import is_finite_real
+from .._numbers import is_finite_real, is_integer
 
 __all__ = ["DetectParams"]
 
@@ -64,8 +63,7 @@ class DetectParams:
         if self.merge_elongation >= self.max_elongation:
             raise ValueError("DetectParams.merge_elongation must be below max_elongation")
         b = self.background_block
-        if b is not None and not (isinstance(b, numbers.Integral) and not isinstance(b, bool)
-                                  and b >= 4):
+        if b is not None and not (is_integer(b) and b >= 4):
             raise ValueError(f"DetectParams.background_block must be an integer >= 4 px, "
                              f"got {b!r}")
         if self.blur_px is not None and not (is_finite_real(self.blur_px) and self.blur_px >= 0):

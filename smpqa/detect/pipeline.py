@@ -257,13 +257,15 @@ def detect_dots(image, *, px_per_mm=None, diameter_mm=None, diameter_px=None,
     ImageError
         The image cannot be read.
     CalibrationError
-        ``px_per_mm`` is not a positive number, or ``diameter_mm`` is given
-        without it.
+        ``px_per_mm`` is not a positive number, ``diameter_mm`` is given
+        without it, or at that scale even the default range's largest dot
+        (1.5 mm) spans no more than 1.5 px (1 px/mm and less).
     TypeError
         ``diameter_mm`` or ``diameter_px`` is not a pair of numbers.
     ValueError
         Both of them are given, their range is not two increasing positive
-        numbers, or ``sensitivity`` is not a positive number.
+        numbers or lies wholly at or under 1.5 px, or ``sensitivity`` is not
+        a positive number.
 
     Notes
     -----
