@@ -20,13 +20,13 @@ See docs/calibration.md.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from ._numbers import is_finite_real, is_integer
 from .color import SRGB8_TO_LINEAR
 from .errors import CalibrationError
 from .io import load_image
@@ -113,14 +113,12 @@ class Marker:
 
     def __post_init__(self):
         s = self.side_mm
-        if not (isinstance(s, numbers.Real) and not isinstance(s, bool) and math.isfinite(s)
-                and s > 0):
+        if not (is_finite_real(s) and s > 0):
             raise ValueError(f"marker side_mm must be a finite number > 0 (the printed black "
                              f"square's side in mm), got {s!r}")
         n = _dictionary_size(self.dictionary)
         i = self.id
-        if i is not None and not (isinstance(i, numbers.Integral) and not isinstance(i, bool)
-                                  and 0 <= i < n):
+        if i is not None and not (is_integer(i) and 0 <= i < n):
             raise ValueError(f"marker id must be None or an integer in 0..{n - 1} for "
                              f"{self.dictionary}, got {i!r}")
 

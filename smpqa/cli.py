@@ -8,9 +8,9 @@ from pathlib import Path
 
 from . import __version__
 from ._jit import first_run_notice
+from ._sizes import PHOTO_SIZES
 from .errors import SmpqaError
 from .profile import CRITERIA, STATUSES
-from .synth.presets import PHOTO_SIZES
 
 __all__ = ["main"]
 

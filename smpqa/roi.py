@@ -17,8 +17,6 @@ The format is fixed in docs/contracts.md (Regions); see docs/calibration.md.
 from __future__ import annotations
 
 import json
-import math
-import numbers
 import os
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import cv2
 import numpy as np
 from skimage.draw import polygon as _draw_polygon
 
+from ._numbers import is_finite_real
 from .color import SRGB8_TO_LINEAR, lightness_to_luminance, linear_to_lab
 from .errors import ImageError, RegionError
 from .io import load_image
@@ -133,8 +132,7 @@ def _points(obj, where: str) -> np.ndarray:
     pts = obj.get("polygon") if isinstance(obj, dict) else None
     ok = isinstance(pts, list) and all(
         isinstance(p, (list, tuple)) and len(p) == 2
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-                for v in p) for p in pts)
+        and all(is_finite_real(v) for v in p) for p in pts)
     if not ok:
         raise RegionError(f"{where} must be {{\"polygon\": [[x, y], ...]}}: a list of [x, y] "
                           f"pairs of finite numbers, in pixels")

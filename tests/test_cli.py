@@ -97,3 +97,19 @@ def test_commands_print_the_notice_before_a_cold_first_run(tmp_path, capsys, mon
         assert main(["analyze", str(photo)]) in (0, 1)
         err = capsys.readouterr().err
         assert (_jit.FIRST_RUN_NOTICE in err) is cold
+
+
+def test_the_parser_alone_loads_no_numerical_engine(fresh_python):
+    """`smpqa --help`, `--version` and a usage error build every option but load neither numba,
+    SciPy's spatial trees nor the simulator's renderer: they answer in a fraction of a second."""
+    out = fresh_python("""
+import sys
+from smpqa.cli import main
+try:
+    main(["--version"])
+except SystemExit:
+    pass
+heavy = ("numba", "scipy.spatial", "smpqa.synth.render", "smpqa.detect")
+print(*sorted(m for m in heavy if m in sys.modules) or ["none"])
+""")
+    assert out[-1] == "none", out

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .._sizes import PHOTO_SIZES
 from ..errors import SmpqaError
 from ..io import write_text_atomic
 from ..profile import CRITERIA
-from ..synth.presets import PHOTO_SIZES
 
 __all__ = ["make_dataset", "read_manifest", "sample_dataset", "photo_seed", "expected_verdicts",
            "parse_size", "DatasetError", "SIZES", "MANIFEST", "MANIFEST_COLUMNS", "EXPECTED"]

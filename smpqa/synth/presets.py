@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+from .._sizes import PHOTO_SIZES  # (defined apart: the command line reads it on start)
 from .scene import Clutter, Hairline, PrintedMarker, Scene
 
 __all__ = ["PRESETS", "PHOTO_SIZES", "preset", "preset_names"]
 
-#: Named photo sizes (width, height) px shared by the CLI, data sets, examples and benchmarks.
-PHOTO_SIZES = {"tiny": (400, 300), "small": (1200, 900), "3mp": (2000, 1500),
-               "12mp": (4000, 3000)}
 
 _LIGHT = (72.0, 12.0, 16.0)
 _MEDIUM = (55.0, 14.0, 22.0)
