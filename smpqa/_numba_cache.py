@@ -10,6 +10,7 @@ numba, in that case only, at a private folder under the system's temporary direc
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import tempfile
@@ -19,13 +20,11 @@ from numba.core import config
 
 __all__ = ["ensure_cache_dir"]
 
-_CHOSEN: list = []  # ensure_cache_dir's answer, once found
-
-
 def _probe():  # never called: its decoration tells whether numba can cache beside this file
     return 0
 
 
+@functools.cache  # once per process: numba's choice does not change
 def ensure_cache_dir() -> str | None:
     """Give numba a writable cache folder when it would find none; that folder, or None.
 
@@ -35,16 +34,14 @@ def ensure_cache_dir() -> str | None:
     another user's would run as code. If that folder exists with another owner or looser
     modes, a fresh one from :func:`tempfile.mkdtemp` is used instead.
     """
-    if not _CHOSEN:
-        path = None
-        if not config.CACHE_DIR:
-            try:
-                njit(cache=True)(_probe)
-            except RuntimeError:  # no locator available
-                path = _private_dir()
-                config.CACHE_DIR = path
-        _CHOSEN.append(path)
-    return _CHOSEN[0]
+    if config.CACHE_DIR:
+        return None
+    try:
+        njit(cache=True)(_probe)
+        return None
+    except RuntimeError:  # no locator available
+        config.CACHE_DIR = _private_dir()
+        return config.CACHE_DIR
 
 
 def _private_dir() -> str:
