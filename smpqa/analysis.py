@@ -34,11 +34,16 @@ from .profile import CRITERIA, Profile, Verdict, worst
 from .region import Grid, median_spacing_mm, treated_region
 from .roi import load_roi
 
-__all__ = ["analyze", "Analysis", "SCHEMA_VERSION"]
+__all__ = ["analyze", "Analysis", "SCHEMA_VERSION", "SMALL_DOT_PX"]
 
 #: Version of the layout of :meth:`Analysis.to_dict`; bumped on any incompatible change.
 SCHEMA_VERSION = "1.0"
 _VIEWS = (None, "front")
+#: Median dot diameter (px) below which the size and darkness verdicts say that the photo's
+#: resolution limits them: dots under ~4 px read several percent large and their cores light,
+#: more so under JPEG compression (docs/detection.md, "Accuracy by resolution and compression").
+SMALL_DOT_PX = 4.0
+_WELL_SIZED_PX = 4.5  # the dot size the advice on the scale aims at (errors within ~3 %)
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,9 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
     Returns
     -------
     Analysis
+        When the median dot spans fewer than :data:`SMALL_DOT_PX` pixels, the size
+        and darkness verdicts end with a sentence saying that the resolution limits
+        them and at what scale to photograph instead (their status is unchanged).
 
     Raises
     ------
@@ -294,15 +302,41 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
         verdicts["hairline"] = prof.not_applicable("hairline", "no hairline edge in the photo")
     if colour.reason:
         verdicts["colour"] = prof.not_applicable("colour", colour.reason)
+    caveat = _resolution_caveat(dots["diameter_px"][in_roi], ppm)
+    for c in ("size", "darkness") if caveat else ():
+        if verdicts[c].status != "not_applicable":
+            verdicts[c] = _with_reason(verdicts[c], caveat)
     if (stubble.reason and stubble.n_hairs >= MIN_HAIRS
             and verdicts["darkness"].status != "not_applicable"):
-        v = verdicts["darkness"]  # stubble was seen but could not be compared: say why
-        verdicts["darkness"] = Verdict(v.status, v.reasons + (
-            f"not compared with the stubble: {stubble.reason}",), v.values, v.thresholds)
+        # Stubble was seen but could not be compared: say why.
+        verdicts["darkness"] = _with_reason(verdicts["darkness"],
+                                            f"not compared with the stubble: {stubble.reason}")
     regions = {"grid": grid, "treated": treated, "band": hair.band if hair.found else
                np.zeros(grid.shape, bool), "interior": interior,
                "hairline_contour_px": hair.contour_px.tolist() if hair.found else []}
     return _finish(dots, metrics, verdicts, scale, source, params, regions)
+
+
+def _with_reason(v: Verdict, reason: str) -> Verdict:
+    """``v`` with one more sentence among its reasons (its status unchanged)."""
+    return Verdict(v.status, v.reasons + (reason,), v.values, v.thresholds)
+
+
+def _resolution_caveat(diameter_px, px_per_mm) -> str | None:
+    """The sentence the size and darkness verdicts carry when the dots are too few pixels wide.
+
+    None when the median dot spans at least :data:`SMALL_DOT_PX` (or there are no dots).
+    """
+    if diameter_px.size == 0:
+        return None
+    d = float(np.median(diameter_px))
+    if not d < SMALL_DOT_PX:
+        return None
+    need = math.ceil(px_per_mm * _WELL_SIZED_PX / max(d, 1e-6))
+    return (f"the dots span only {d:.1f} px (median): below {SMALL_DOT_PX:g} px, sizes can read "
+            f"several percent large and cores light (depth up to a third low after strong JPEG "
+            f"compression); photograph at {need} px/mm or more to judge size and darkness "
+            f"reliably")
 
 
 def _warn_unmeasured_limits(prof: Profile, metrics) -> None:

@@ -1,6 +1,7 @@
 """analyze() against the simulator's truth: verdicts per preset, sweeps, agreement, edge cases."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -214,3 +215,27 @@ def test_a_limit_on_a_metric_no_criterion_measures_is_warned_of():
         warnings.simplefilter("error", SmpqaWarning)
         analyze(img, px_per_mm=20)  # the default profile names only measured metrics
         analyze(img, px_per_mm=20, profile=off)  # nor is a disabled limit warned of
+
+
+def test_small_dots_carry_a_resolution_caveat():
+    # The same 0.3 mm dots at 10 px/mm (3 px across) and at 20 px/mm (6 px).
+    for ppm, small in ((10.0, True), (20.0, False)):
+        photo = synth.render(synth.preset("good_light", seed=2, px_per_mm=ppm,
+                                          width_px=int(40 * ppm), height_px=int(30 * ppm)))
+        a = analyze(photo.image, px_per_mm=ppm)
+        said = {c: [r for r in a.verdicts[c].reasons if "span only" in r] for c in CRITERIA}
+        assert {c for c, r in said.items() if r} == ({"size", "darkness"} if small else set())
+        if small:  # the advice: a scale at which these dots span 4.5 px
+            d = float(np.median(a.dots["diameter_px"]))
+            assert 2.7 < d < 3.3
+            assert f"at {math.ceil(ppm * 4.5 / d)} px/mm or more" in said["size"][0]
+            assert a.verdicts["size"].status != "not_applicable"
+
+
+def test_resolution_caveat_threshold():
+    from smpqa.analysis import SMALL_DOT_PX, _resolution_caveat
+
+    assert _resolution_caveat(np.array([]), 10.0) is None
+    assert _resolution_caveat(np.full(9, SMALL_DOT_PX), 10.0) is None
+    text = _resolution_caveat(np.array([2.9, 3.0, 3.1]), 10.0)
+    assert "3.0 px (median)" in text and "at 15 px/mm or more" in text
