@@ -55,24 +55,21 @@ def _jpeg_list(text):
     return out
 
 
-def _float_list(text):
-    try:
-        vals = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give numbers separated by commas") from None
-    if not all(v > 0 for v in vals):
-        raise argparse.ArgumentTypeError(f"{text!r}: every scale must be positive")
-    return vals
+def _listed(kind, what, ok, rule):
+    """An argparse type: comma-separated ``kind`` values, each passing ``ok`` (else ``rule``)."""
+    def parse(text):
+        try:
+            vals = [kind(v) for v in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: give {what} separated by commas") from None
+        if not all(ok(v) for v in vals):
+            raise argparse.ArgumentTypeError(f"{text!r}: {rule}")
+        return vals
+    return parse
 
 
-def _seed_list(text):
-    try:
-        seeds = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give integers separated by commas") from None
-    if not all(v >= 0 for v in seeds):
-        raise argparse.ArgumentTypeError(f"{text!r}: seeds must be >= 0")
-    return seeds
+_float_list = _listed(float, "numbers", lambda v: v > 0, "every scale must be positive")
+_seed_list = _listed(int, "integers", lambda v: v >= 0, "seeds must be >= 0")
 
 
 def _field(text):

@@ -39,9 +39,10 @@ __all__ = ["analyze", "Analysis", "SCHEMA_VERSION", "SMALL_DOT_PX"]
 #: Version of the layout of :meth:`Analysis.to_dict`; bumped on any incompatible change.
 SCHEMA_VERSION = "1.0"
 _VIEWS = (None, "front")
-#: Median dot diameter (px) below which the size and darkness verdicts say that the photo's
-#: resolution limits them: dots under ~4 px read several percent large and their cores light,
-#: more so under JPEG compression (docs/detection.md, "Accuracy by resolution and compression").
+#: Median dot diameter (px) below which the size, darkness and colour verdicts say that the
+#: photo's resolution limits them: dots under ~4 px read several percent large, their cores
+#: light and, after strong JPEG compression, neutral pigment as slightly coloured
+#: (docs/detection.md, "Accuracy by resolution and compression").
 SMALL_DOT_PX = 4.0
 _WELL_SIZED_PX = 4.5  # the dot size the advice on the scale aims at (errors within ~3 %)
 
@@ -226,9 +227,10 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
     Returns
     -------
     Analysis
-        When the median dot spans fewer than :data:`SMALL_DOT_PX` pixels, the size
-        and darkness verdicts end with a sentence saying that the resolution limits
-        them and at what scale to photograph instead (their status is unchanged).
+        When the median dot spans fewer than :data:`SMALL_DOT_PX` pixels, the size,
+        darkness and colour verdicts end with a sentence saying that the resolution
+        limits them and at what scale to photograph instead (their status is
+        unchanged; a ``not_applicable`` verdict gets no sentence).
 
     Raises
     ------
@@ -303,7 +305,7 @@ def analyze(image, *, px_per_mm=None, marker=None, profile=None, roi=None,
     if colour.reason:
         verdicts["colour"] = prof.not_applicable("colour", colour.reason)
     caveat = _resolution_caveat(dots["diameter_px"][in_roi], ppm)
-    for c in ("size", "darkness") if caveat else ():
+    for c in ("size", "darkness", "colour") if caveat else ():
         if verdicts[c].status != "not_applicable":
             verdicts[c] = _with_reason(verdicts[c], caveat)
     if (stubble.reason and stubble.n_hairs >= MIN_HAIRS
@@ -323,7 +325,7 @@ def _with_reason(v: Verdict, reason: str) -> Verdict:
 
 
 def _resolution_caveat(diameter_px, px_per_mm) -> str | None:
-    """The sentence the size and darkness verdicts carry when the dots are too few pixels wide.
+    """The sentence the size, darkness and colour verdicts carry when the dots are too small.
 
     None when the median dot spans at least :data:`SMALL_DOT_PX` (or there are no dots).
     """
@@ -334,9 +336,9 @@ def _resolution_caveat(diameter_px, px_per_mm) -> str | None:
         return None
     need = math.ceil(px_per_mm * _WELL_SIZED_PX / max(d, 1e-6))
     return (f"the dots span only {d:.1f} px (median): below {SMALL_DOT_PX:g} px, sizes can read "
-            f"several percent large and cores light (depth up to a third low after strong JPEG "
-            f"compression); photograph at {need} px/mm or more to judge size and darkness "
-            f"reliably")
+            f"several percent large, cores light and neutral pigment slightly coloured, the more "
+            f"so after strong JPEG compression (depth a third low at quality 75); photograph at "
+            f"{need} px/mm or more to judge size, darkness and colour reliably")
 
 
 def _warn_unmeasured_limits(prof: Profile, metrics) -> None:

@@ -224,7 +224,9 @@ def test_small_dots_carry_a_resolution_caveat():
                                           width_px=int(40 * ppm), height_px=int(30 * ppm)))
         a = analyze(photo.image, px_per_mm=ppm)
         said = {c: [r for r in a.verdicts[c].reasons if "span only" in r] for c in CRITERIA}
-        assert {c for c, r in said.items() if r} == ({"size", "darkness"} if small else set())
+        assert a.verdicts["colour"].status != "not_applicable"
+        assert {c for c, r in said.items() if r} == ({"size", "darkness", "colour"} if small
+                                                     else set())
         if small:  # the advice: a scale at which these dots span 4.5 px
             d = float(np.median(a.dots["diameter_px"]))
             assert 2.7 < d < 3.3
@@ -239,3 +241,24 @@ def test_resolution_caveat_threshold():
     assert _resolution_caveat(np.full(9, SMALL_DOT_PX), 10.0) is None
     text = _resolution_caveat(np.array([2.9, 3.0, 3.1]), 10.0)
     assert "3.0 px (median)" in text and "at 15 px/mm or more" in text
+
+
+def test_clean_jpeg_does_not_give_neutral_pigment_a_colour_cast():
+    """JPEG q 75 with little sensor noise (a phone's denoised photo), 20 px/mm.
+
+    Summed in linear light, the dots' darkening read good work's neutral pigment as
+    cast by 3.7-4.0 (a fail) on these photos; its direction now comes from sRGB codes,
+    which JPEG's rounding of the chroma leaves nearly whole. Real casts still fail.
+    """
+    def cast(name, seed):
+        photo = synth.render(synth.preset(name, seed=seed, width_px=800, height_px=600,
+                                          clutter={"jpeg_quality": 75}))
+        a = analyze(photo.image, px_per_mm=photo.scene.px_per_mm)
+        return a.metrics["colour"]["cast_delta_e"], a.verdicts["colour"].status
+
+    for seed in (1, 2):
+        de, status = cast("good_medium", seed)
+        assert de < 2.0 and status != "fail", (seed, de)
+        for name in ("blue_cast", "green_cast"):
+            de, status = cast(name, seed)
+            assert status == "fail" and de > 4.0, (name, seed, de)

@@ -788,6 +788,32 @@ def test_measure_and_halo_parity_with_crowded_neighbours(small):
     assert np.allclose(h1, h2, equal_nan=True) and np.isfinite(h1).any()
 
 
+def test_measure_integrates_a_flat_disc_in_light_and_in_codes():
+    """Hand-computed: a hard disc of one colour on flat skin, alone.
+
+    Every pixel of the disc darkens each channel by skin - dot, in linear light
+    (``M_INK``) and in sRGB codes / 255 (``M_CODE``); the skin around it is exact.
+    """
+    skin, dot = np.array([200, 150, 120]), np.array([90, 110, 60])
+    yy, xx = np.mgrid[0:41, 0:41]
+    inside = (xx - 20) ** 2 + (yy - 20) ** 2 <= 16
+    img = np.where(inside[..., None], dot, skin).astype(np.uint8)
+    lut = SRGB8_TO_LINEAR
+    bg = K.block_percentile(img, lut, 41, 0.75)
+    _, cs, _ = _darkening(img, bg, 41, False, 0.1)
+    xs, ys = np.array([20], np.int32), np.array([20], np.int32)
+    no_line = np.full((1, 1), np.nan, np.float32)
+    args = (img, lut, no_line, cs, xs, ys, np.array([4.0]), np.zeros(2, np.int64),
+            np.zeros(0, np.int64), np.float32(0.03), 1.0, 3.5, 2.0)
+    for measure in (K.measure, K.measure.py_func):
+        m, npix = measure(*args)
+        assert m[0, K.M_X] == pytest.approx(20) and m[0, K.M_Y] == pytest.approx(20)
+        assert np.allclose(m[0, K.M_SKIN:K.M_SKIN + 3], lut[skin], rtol=1e-12)
+        n = inside.sum()
+        assert np.allclose(m[0, K.M_INK:K.M_INK + 3], n * (lut[skin] - lut[dot]), rtol=1e-6)
+        assert np.allclose(m[0, K.M_CODE:K.M_CODE + 3], n * (skin - dot) / 255, rtol=1e-6)
+
+
 def test_solve_radius_inverts_the_blur_model():
     r = np.array([0.8, 1.5, 3.0, 6.0, 20.0])
     s2 = 1.6

@@ -795,6 +795,23 @@ def _observed(rgb, lut, line, S, y, x):
     return lut[rgb[y, x, 0]], lut[rgb[y, x, 1]], lut[rgb[y, x, 2]]
 
 
+@njit(cache=True, inline="always")
+def _encode(v):
+    """sRGB encoding of a linear value (clipped to [0, 1]), as a code / 255."""
+    v = min(max(v, 0.0), 1.0)
+    return 12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+
+
+@njit(cache=True, inline="always")  # a call per pixel costs more than its body
+def _observed_code(rgb, line, o0, o1, o2, y, x):
+    """The sRGB codes / 255 at (y, x) of what ``_observed`` gave there (``o0``, ``o1``, ``o2``)."""
+    if line.shape[0] > 1:
+        v = line[y, x]
+        if v == v:
+            return _encode(o0), _encode(o1), _encode(o2)
+    return rgb[y, x, 0] * (1 / 255), rgb[y, x, 1] * (1 / 255), rgb[y, x, 2] * (1 / 255)
+
+
 # The columns of ``measure``'s table (see its Returns); a group starts at its name.
 M_X, M_Y = 0, 1  # the centre
 M_I, M_P = 2, 3  # the darkening's integral and smoothed peak (luminance)
@@ -804,7 +821,8 @@ M_SKIN = 10  # S_r, S_g, S_b: the skin at the centre
 M_P2 = 13  # the peak smoothed by a Gaussian twice as wide
 M_MASK = 14  # mxx, myy, mxy, count: the half-peak mask's moments and pixels
 M_NEAR = 18  # I_near, P_near, P2_near, offset: over the skin just around the dot
-M_COLS = 22
+M_CODE = 22  # J_r, J_g, J_b: the darkening's integral per channel in sRGB codes / 255
+M_COLS = 25
 
 _CORE_ITER = 1  # re-centrings of the core's centroid after the first
 _CENTRE_PASSES = 4  # most re-centrings of measure's disc (isolated seeds) before the last pass
@@ -970,17 +988,18 @@ def _skin_factor(prof, dx, dy, R):
 
 
 @njit(cache=True, inline="always")
-def _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring, xi, yi, R, i, xs, ys, nb_ptr, nb_idx,
-               H, W, bd, bx, by):
+def _disc_sums(cx, cy, rgb, lut, line, S, Sl, Sc, prof, R_ring, xi, yi, R, i, xs, ys, nb_ptr,
+               nb_idx, H, W, bd, bx, by, codes):
     """Seed i's darkening over its pixels of the disc of radius ``R`` about (cx, cy).
 
-    The skin is ``S`` (luminance ``Sl``) times ``_skin_factor`` about the seed (xi, yi).
-    Fills ``bd``, ``bx``, ``by`` with each pixel's luminance darkening and offset from
-    (cx, cy); returns their count, the darkening's sum and first moments, and the per-channel
-    sums of the darkening.
+    The skin is ``S`` (luminance ``Sl``, sRGB codes / 255 ``Sc``) times ``_skin_factor``
+    about the seed (xi, yi). Fills ``bd``, ``bx``, ``by`` with each pixel's luminance
+    darkening and offset from (cx, cy); returns their count, the darkening's sum and first
+    moments, the per-channel sums of the darkening and, when ``codes`` is True (else 0),
+    the per-channel sums of the darkening in sRGB codes / 255.
     """
     cnt = np.int64(0)  # typed int64 from the start: a literal 0 compiles callees twice
-    tot = mx = my = I0 = I1 = I2 = 0.0
+    tot = mx = my = I0 = I1 = I2 = J0 = J1 = J2 = 0.0
     for y in range(max(int(math.ceil(cy - R)), 0), min(int(cy + R), H - 1) + 1):
         dy = y - cy
         half = math.sqrt(max(R * R - dy * dy, 0.0))
@@ -997,11 +1016,21 @@ def _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof, R_ring, xi, yi, R, i, xs, ys
             I0 += S[0] * f - o0
             I1 += S[1] * f - o1
             I2 += S[2] * f - o2
+            if codes:
+                c0, c1, c2 = _observed_code(rgb, line, o0, o1, o2, y, x)
+                if f == 1.0:
+                    J0 += Sc[0] - c0
+                    J1 += Sc[1] - c1
+                    J2 += Sc[2] - c2
+                else:  # the skin under glare: encoded pixel by pixel
+                    J0 += _encode(S[0] * f) - c0
+                    J1 += _encode(S[1] * f) - c1
+                    J2 += _encode(S[2] * f) - c2
             bd[cnt] = D
             bx[cnt] = dx
             by[cnt] = dy
             cnt += 1
-    return cnt, tot, mx, my, I0, I1, I2
+    return cnt, tot, mx, my, I0, I1, I2, J0, J1, J2
 
 
 @njit(cache=True, parallel=True)
@@ -1031,7 +1060,10 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         ``r_half + gap`` from the centre (no dot there, only the skin's own texture
         and level error, which the wide disc would otherwise integrate), the
         Gaussians normalised by their weight over the whole pixel grid (beyond the
-        disc the offset darkening is zero); NaN with fewer than 6 such pixels.
+        disc the offset darkening is zero); NaN with fewer than 6 such pixels; last,
+        J_r, J_g, J_b: the per-channel integrals of the darkening in sRGB codes / 255
+        (skin encoded less observed encoded), which JPEG's rounding of a small dot's
+        chroma leaves nearly whole (the linear ones it does not: docs/detection.md).
     npix : (N,) int64
         Pixels integrated.
     """
@@ -1046,6 +1078,7 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
         flat = np.empty(0)  # the profile of a ring without glare
         count = np.empty(256, np.int32)
         S = np.empty(3)
+        Sc = np.empty(3)
         jx = np.empty(0)
         jy = np.empty(0)
         bd = np.empty(0)
@@ -1097,6 +1130,8 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             for c in range(3):  # the table rises with the code: the median of codes, looked up
                 S[c] = _median_code(codes[c], m, lut, count)
             Sl = _WR * S[0] + _WG * S[1] + _WB * S[2]
+            for c in range(3):
+                Sc[c] = _encode(S[c])
             # Where the light changes steeply around the dot (glare), the skin under it
             # follows the ring: Poisson's integral of the ring's profile (_ring_profile).
             prof = flat
@@ -1121,9 +1156,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             moved = last = False  # a seed whose first disc holds no darkening is no dot
             left = _CENTRE_PASSES if safe2 >= (R + 1.0) ** 2 else 1
             while True:
-                cnt, tot, mx, my, I0, I1, I2 = _disc_sums(cx, cy, rgb, lut, line, S, Sl, prof,
-                                                          R_ring, xi, yi, R, i, xs, ys, nb_ptr,
-                                                          nb_idx, H, W, bd, bx, by)
+                cnt, tot, mx, my, I0, I1, I2, J0, J1, J2 = _disc_sums(
+                    cx, cy, rgb, lut, line, S, Sl, Sc, prof, R_ring, xi, yi, R, i, xs, ys,
+                    nb_ptr, nb_idx, H, W, bd, bx, by, last)
                 if last:
                     break
                 if tot <= 0:
@@ -1204,6 +1239,9 @@ def measure(rgb, lut, line, cs, xs, ys, r_half, nb_ptr, nb_idx, t_low, sigma_p, 
             out[i, M_INK] = I0
             out[i, M_INK + 1] = I1
             out[i, M_INK + 2] = I2
+            out[i, M_CODE] = J0
+            out[i, M_CODE + 1] = J1
+            out[i, M_CODE + 2] = J2
             f = _skin_factor(prof, out[i, M_X] - xi, out[i, M_Y] - yi, R_ring)  # at centre
             for c in range(3):
                 out[i, M_SKIN + c] = S[c] * f

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._numbers import is_finite_real
 from ..calibrate import check_px_per_mm
-from ..color import SRGB8_TO_LINEAR, linear_to_lab
+from ..color import SRGB8_TO_LINEAR, linear_to_lab, linear_to_srgb, srgb_to_linear
 from ..errors import CalibrationError
 from ..frame import FRAME_MARGIN_KEY, frame_distance
 from ..io import rgb8_view
@@ -54,6 +54,7 @@ _KERNEL_P = cv2.getGaussianKernel(9, _SIGMA_P, cv2.CV_32F).ravel()  # as Gaussia
 # Columns of K.measure's table, by name.
 _X, _Y, _I, _P = K.M_X, K.M_Y, K.M_I, K.M_P
 _INK, _SKIN = slice(K.M_INK, K.M_INK + 3), slice(K.M_SKIN, K.M_SKIN + 3)
+_CODE = slice(K.M_CODE, K.M_CODE + 3)
 _MXX, _MYY, _MXY, _MASK_N = range(K.M_MASK, K.M_MASK + 4)
 _NEAR = slice(K.M_NEAR, K.M_NEAR + 4)  # I_near, P_near, P2_near, offset
 
@@ -431,7 +432,7 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     if st.glare is not None:
         skin = np.clip(skin - st.glare.left_at(np.nan_to_num(m[:, _X]),
                                                np.nan_to_num(m[:, _Y]))[:, None], 1e-5, None)
-    core = np.clip(skin - m[:, _INK] / area[:, None], 1e-5, None)
+    core = _core_colour(m, skin, area)
     # Twin discs lie (lam1 - lam2)^0.5 px either side of the centre; under 1 px is one dot.
     # Two overlapping discs fill the ellipse of equal moments (pi 4 sqrt(lam1 lam2)) to
     # 0.9-1; a dot with a hair across it, stretched by a thin line, fills 0.5-0.8.
@@ -448,6 +449,30 @@ def _measure(maps: _Maps, xs, ys, st: _Setting, meta):
     if px_per_mm:
         rows["diameter_mm"] = rows["diameter_px"] / px_per_mm
     return DotTable(rows, px_per_mm=px_per_mm, meta=meta)
+
+
+def _core_colour(m, skin, area):
+    """Each dot's core colour (linear RGB): how dark from light, which way from sRGB codes.
+
+    The core is the skin less the mean darkening over the disc (the integral is
+    blur-proof). How much it darkens the luminance comes from the integrals in
+    linear light, as the darkness criterion needs. The direction of the darkening
+    (its hue, which the colour criterion judges) comes from the same integrals
+    taken in sRGB codes (``K.measure``'s J), decoded per dot: JPEG flattens a
+    small, faint dot's chroma across its block, which keeps the chroma's integral
+    in codes nearly whole, but moved from the dark core onto bright skin it weighs
+    more in linear light, and neutral pigment read a colour cast of up to 4.8
+    (docs/detection.md, "Accuracy by resolution and compression"). ``skin`` is the
+    skin the colours are judged against (under glare, with the glare left in the
+    photo taken out).
+    """
+    lin = np.clip(skin - m[:, _INK] / area[:, None], 1e-5, None)
+    s_at = m[:, _SKIN]  # the skin the integrals were taken against
+    way = s_at - srgb_to_linear(np.clip(linear_to_srgb(s_at) - m[:, _CODE] / area[:, None], 0, 1))
+    dy_lin, dy_way = (skin - lin) @ _LUM, way @ _LUM
+    ok = (dy_way > 1e-9) & np.isfinite(dy_way)
+    t = np.divide(dy_lin, dy_way, out=np.zeros_like(dy_lin), where=ok)
+    return np.where(ok[:, None], np.clip(skin - way * t[:, None], 1e-5, None), lin)
 
 
 def _eigen_sum_diff(m):
