@@ -381,6 +381,27 @@ def test_run_smpqa_hands_the_printed_marker_to_the_analysis(tmp_path):
         assert [w.filename for w in r if "without the marker" in str(w.message)] == [__file__]
 
 
+def test_run_smpqa_takes_each_photos_view_from_its_scene(tmp_path):
+    ds = make_dataset(tmp_path / "ds", presets=["asymmetric_hairline", "good_light"],
+                      per_preset=1, seed=1, size="1200x900", progress=False).parent
+    rec = json.loads((ds / "asymmetric_hairline-000.truth.json").read_text())
+    assert rec["scene"]["view"] == "front"
+    assert json.loads((ds / "good_light-000.truth.json").read_text())["scene"]["view"] is None
+    ev = evaluate(ds, run="smpqa", n_boot=0, progress=False)
+    got = {p["preset"]: p["predicted"]["hairline"] for p in ev.photos}
+    # The lopsided hairline is judged as the front view it is (8 mm: a fail); the good one's
+    # hairline keeps no asymmetry metric, so its view does not decide its verdict.
+    assert got["asymmetric_hairline"] == "fail" and got["good_light"] != "fail"
+    # Without its recorded view the asymmetry is not judged: the photo passes or warns.
+    rec["scene"]["view"] = None
+    (ds / "asymmetric_hairline-000.truth.json").write_text(json.dumps(rec))
+    ev = evaluate(ds, run="smpqa", n_boot=0, progress=False)
+    assert [p["predicted"]["hairline"] for p in ev.photos][0] != "fail"
+    # ... and an explicit view applies to every photo.
+    ev = evaluate(ds, run="smpqa", view="front", n_boot=0, progress=False)
+    assert [p["predicted"]["hairline"] for p in ev.photos][0] == "fail"
+
+
 def test_cli_errors_and_help(tmp_path, capsys):
     with pytest.raises(DatasetError):
         _cli_run(["dataset", "make", str(tmp_path), "--size", "huge", "--quiet"])

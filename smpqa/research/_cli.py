@@ -118,7 +118,8 @@ def _add_evaluate(subparsers) -> None:
                    help="shift of annotation coordinates (default: 0 for CSV, -0.5 for COCO "
                         "and VIA, see docs/research.md)")
     e.add_argument("--profile", help="thresholds for --run smpqa, TOML or JSON")
-    e.add_argument("--view", choices=["front"], help="front view for --run smpqa")
+    e.add_argument("--view", choices=["front"], help="every photo a front view, for --run "
+                   "smpqa (default: each simulated photo's own view, from its scene)")
     e.add_argument("--n-boot", type=_non_negative_int, default=1000,
                    help="bootstrap resamples for the 95%% intervals (default 1000)")
     e.add_argument("--seed", type=_non_negative_int, default=0,

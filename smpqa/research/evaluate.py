@@ -69,6 +69,7 @@ class _Truth:
     preset: str
     expected: dict | None
     marker: Marker | None = None  # the printed marker in the photo (simulated truth), if any
+    view: str | None = None  # how the photo was taken (simulated truth: the scene's view)
 
 
 @dataclass(frozen=True)
@@ -83,16 +84,29 @@ class _Pred:
 # --- truth ------------------------------------------------------------------------------------
 
 
-def _printed_marker(name: str, json_path: Path) -> Marker | None:
-    """The printed marker a simulated photo's ``.truth.json`` records; None if none.
+def _truth_record(json_path: Path) -> dict:
+    """A simulated photo's ``.truth.json``; empty when missing or unreadable (older data sets)."""
+    try:
+        rec = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return rec if isinstance(rec, dict) else {}
+
+
+def _recorded_view(rec: dict) -> str | None:
+    """The view the scene of a truth record was taken from ("front"), or None."""
+    scene = rec.get("scene")
+    return scene.get("view") if isinstance(scene, dict) and scene.get("view") == "front" else None
+
+
+def _printed_marker(name: str, rec: dict) -> Marker | None:
+    """The printed marker a simulated photo's truth record holds; None if none.
 
     A record that does not make a :class:`~smpqa.Marker` is warned about
     (the photo is then analysed without it).
     """
-    try:
-        mk = json.loads(json_path.read_text(encoding="utf-8"))["truth"].get("marker")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # no such file (older data sets): no marker known
+    truth = rec.get("truth")
+    mk = truth.get("marker") if isinstance(truth, dict) else None
     if not isinstance(mk, dict):
         return None
     try:
@@ -114,11 +128,12 @@ def _truth_from_dataset(folder: Path) -> list[_Truth]:
         pts, _ = read_points_csv(csv_path, error=EvaluationError)
         if pts.diameter_px is None:
             raise EvaluationError(f"{csv_path}: truth needs a diameter_px column")
+        rec = _truth_record(json_path)
         out.append(_Truth(r["file"], Path(r["file"]).stem, r["path"], pts.x, pts.y,
                           pts.diameter_px, True, (r["height_px"], r["width_px"]),
                           r["px_per_mm"], r["preset"],
                           {c: r[f"expected_{c}"] for c in CRITERIA},
-                          _printed_marker(r["file"], json_path)))
+                          _printed_marker(r["file"], rec), _recorded_view(rec)))
     if not out:
         raise EvaluationError(f"{folder}: the manifest lists no photos")
     return out
@@ -269,8 +284,10 @@ def _analyze_truth(t: _Truth, analyze, profile, view):
 
     The marker's paper is then left out of the judged region (the scale still
     comes from the truth); where it cannot be found, the photo is analysed
-    without it, with a warning.
+    without it, with a warning. Without a ``view``, the photo's own (the
+    scene's, for a simulated photo) is used.
     """
+    view = view or t.view
     if t.marker is not None:
         try:
             return analyze(t.image, px_per_mm=t.px_per_mm, marker=t.marker, profile=profile,
@@ -724,7 +741,9 @@ def evaluate(truth_dir, pred_dir=None, *, run=None, images_dir=None, px_per_mm=N
     profile : Profile, path or dict, optional
         Thresholds for ``run="smpqa"``.
     view : {None, "front"}
-        View for ``run="smpqa"``.
+        View for ``run="smpqa"``, for every photo; without it, each simulated
+        photo is analysed with the view its scene records (``Scene.view``:
+        ``"front"`` for ``asymmetric_hairline``), the others with none.
     n_boot : int
         Bootstrap resamples for the confidence intervals (0: none).
     seed : int

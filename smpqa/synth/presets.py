@@ -56,7 +56,7 @@ PRESETS: dict[str, tuple[str, tuple[str, ...], dict]] = {
     "asymmetric_hairline": ("lopsided hairline: one temple 8 mm further back (front view)",
                             ("hairline",),
                             dict(hairline=Hairline(side="top", position=0.3, width_mm=7.0,
-                                                   asymmetry_mm=8.0))),
+                                                   asymmetry_mm=8.0), view="front")),
     "blowout": ("ink migration: a third of the dots have blurred halos", ("blowout",),
                 dict(blowout_fraction=0.35, blowout_spread=1.0, blowout_strength=0.35)),
     "merged": ("merged twin dots", ("blowout",),

@@ -212,6 +212,11 @@ class Scene:
     marker : PrintedMarker or None
         A printed calibration marker on the scalp; ``None`` (the default)
         draws none.
+    view : {None, "front"}
+        How the photo was taken, as its user would tell :func:`smpqa.analyze`:
+        ``"front"`` for a front view of the hairline, whose left/right
+        asymmetry is then judged. Recorded in the truth; it changes nothing
+        in the picture.
     """
 
     width_px: int = 1200
@@ -238,9 +243,11 @@ class Scene:
     clutter: Clutter = Clutter()
     seed: int = 0
     marker: PrintedMarker | None = None
+    view: str | None = None
 
     def __post_init__(self):
         _check_numbers(self)
+        _check(self.view in (None, "front"), f"view must be None or 'front', got {self.view!r}")
         _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
         _check(8 <= self.width_px <= 20000 and 8 <= self.height_px <= 20000,
                "width_px and height_px must be within 8..20000")
