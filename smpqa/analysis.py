@@ -335,10 +335,9 @@ def _resolution_caveat(diameter_px, px_per_mm) -> str | None:
     if not d < SMALL_DOT_PX:
         return None
     need = math.ceil(px_per_mm * _WELL_SIZED_PX / max(d, 1e-6))
-    return (f"the dots span only {d:.1f} px (median): below {SMALL_DOT_PX:g} px, sizes can read "
-            f"several percent large, cores light and neutral pigment slightly coloured, the more "
-            f"so after strong JPEG compression (depth a third low at quality 75); photograph at "
-            f"{need} px/mm or more to judge size, darkness and colour reliably")
+    return (f"the dots span only {d:.1f} px (median): below {SMALL_DOT_PX:g} px, size, darkness "
+            f"and colour read less reliably, more so after JPEG compression; photograph at "
+            f"{need} px/mm or more")
 
 
 def _warn_unmeasured_limits(prof: Profile, metrics) -> None:

@@ -87,8 +87,10 @@ def _verdict_table(a) -> str:
     lines = [f"{a.source}: {a.grade['status'].upper()}  ({len(a.dots)} dots, "
              f"{a.scale['px_per_mm']:g} px/mm from {a.scale['method']})"]
     for c, v in a.verdicts.items():
-        reason = v.reasons[0] if v.reasons else ""
-        lines.append(f"  {c:<11} {v.status:<15} {reason}")
+        first, *more = v.reasons or ("",)
+        lines.append(f"  {c:<11} {v.status:<15} {first}")
+        # Every further reason (a caveat on the photo, the stubble not compared) on its own line.
+        lines.extend(f"  {'':<11} {'':<15} {r}" for r in more)
     return "\n".join(lines)
 
 

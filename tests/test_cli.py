@@ -113,3 +113,18 @@ heavy = ("numba", "scipy.spatial", "smpqa.synth.render", "smpqa.detect")
 print(*sorted(m for m in heavy if m in sys.modules) or ["none"])
 """)
     assert out[-1] == "none", out
+
+
+def test_analyze_prints_every_reason_of_a_verdict(tmp_path, capsys):
+    # 0.3 mm dots at 10 px/mm span 3 px: size, darkness and colour carry a second reason.
+    photo = tmp_path / "low.png"
+    assert main(["synth", "good_light", "--px-per-mm", "10", "--size", "tiny", "--seed", "2",
+                 "--out", str(photo)]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(photo)]) in (0, 1)
+    lines = capsys.readouterr().out.splitlines()
+    size = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["size"])
+    assert "span only" not in lines[size]  # the judgement first, on the criterion's line
+    more = lines[size + 1]
+    assert more.startswith(" " * 29) and "span only" in more and "px/mm or more" in more
+
