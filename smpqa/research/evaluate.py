@@ -96,7 +96,7 @@ def _truth_record(json_path: Path) -> dict:
 def _recorded_view(rec: dict) -> str | None:
     """The view the scene of a truth record was taken from ("front"), or None."""
     scene = rec.get("scene")
-    return scene.get("view") if isinstance(scene, dict) and scene.get("view") == "front" else None
+    return "front" if isinstance(scene, dict) and scene.get("view") == "front" else None
 
 
 def _printed_marker(name: str, rec: dict) -> Marker | None:
