@@ -14,7 +14,11 @@ the error from the size estimate's own::
 
 Columns: ``abs err px`` is the median absolute diameter error in px, ``bias %``
 the median signed relative error ((found - true) / true), ``abs err %`` the
-median absolute relative error; ``(true blur)`` the same with the blur given.
+median absolute relative error; ``(true blur)`` the same with the blur given;
+``depth bias %`` the median relative error of the matched dots' depth (the
+darkness criterion's measure) against the simulated pigment's; ``cast ΔE`` the
+colour criterion's pooled cast (:mod:`smpqa.metrics.colour`) of each photo,
+whose pigment is neutral (good work passes up to 1.5, fails above 3).
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ def measure_cell(name, ppm, quality, seeds, field_mm, noise=None):
         blur_read.append(dots.meta["blur_px"])
         true_d.append(np.asarray(truth["diameter_px"])[s.pairs[:, 1]])
         depth.append(np.asarray(dots["depth"])[s.pairs[:, 0]] / photo.truth["depth"] - 1)
-        lab = {w: np.stack([dots[f"{w}_{c}"] for c in "Lab"], 1) for w in ("skin", "core")}
+        lab = {k: np.stack([dots[f"{k}_{c}"] for c in "Lab"], 1) for k in ("skin", "core")}
         cast.append(measure_colour(lab["skin"], lab["core"], dots["area_px"]).cast_delta_e)
         given = detect_dots(photo.image, px_per_mm=ppm,
                             params=DetectParams(blur_px=scene.clutter.blur_px))
