@@ -21,6 +21,15 @@ __all__ = [
     "SRGB8_TO_LINEAR",
 ]
 
+# IEC 61966-2-1 (sRGB). Encoding: 12.92 v up to _SRGB_KNEE, else (1 + a) v^(1/gamma) - a;
+# decoding: its inverse, linear up to the code 12.92 x _SRGB_KNEE (the standard's 0.04045).
+# The detector's kernels encode single values with the same constants.
+_SRGB_KNEE = 0.0031308
+_SRGB_CODE_KNEE = 0.04045
+_SRGB_SLOPE = 12.92
+_SRGB_A = 0.055
+_SRGB_GAMMA = 2.4
+
 
 def srgb_to_linear(v):
     """Decode sRGB values in [0, 1] to linear light (IEC 61966-2-1).
@@ -38,7 +47,8 @@ def srgb_to_linear(v):
     v = np.asarray(v)
     if not np.issubdtype(v.dtype, np.floating):
         v = v.astype(np.float64)
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(v.dtype)
+    return np.where(v <= _SRGB_CODE_KNEE, v / _SRGB_SLOPE,
+                    ((v + _SRGB_A) / (1 + _SRGB_A)) ** _SRGB_GAMMA).astype(v.dtype)
 
 
 def linear_to_srgb(v):
@@ -55,7 +65,8 @@ def linear_to_srgb(v):
         sRGB-encoded values in [0, 1].
     """
     v = np.clip(np.asarray(v, dtype=np.float64), 0.0, 1.0)
-    return np.where(v <= 0.0031308, v * 12.92, 1.055 * v ** (1 / 2.4) - 0.055)
+    return np.where(v <= _SRGB_KNEE, v * _SRGB_SLOPE,
+                    (1 + _SRGB_A) * v ** (1 / _SRGB_GAMMA) - _SRGB_A)
 
 
 def lab_to_linear(lab):

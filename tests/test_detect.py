@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from smpqa import CalibrationError, ImageError, synth
-from smpqa.color import SRGB8_TO_LINEAR
+from smpqa.color import SRGB8_TO_LINEAR, linear_to_srgb
 from smpqa.detect import COLUMNS, DetectParams, DotTable, detect_dots
 from smpqa.detect import _kernels as K
 from smpqa.match import match_dots
@@ -261,6 +261,18 @@ def test_gauss_line_is_the_sampled_gaussian(d0, n):
         h = np.full((2, n), np.nan)
         K._gauss_line.py_func(h, 1, n, d0, k1)
         assert np.allclose(h[1], direct, rtol=1e-12, atol=1e-300)
+
+
+def test_kernel_srgb_encoding_is_the_colour_modules():
+    # Known points of IEC 61966-2-1: the knee (linear 0.0031308 -> 0.04045), the ends, and
+    # values outside [0, 1] clipped; elsewhere the array function's values.
+    grid = np.r_[-0.5, np.linspace(0.0, 0.01, 41), np.linspace(0.01, 1.0, 100), 1.5]
+    for enc in (K._encode, K._encode.py_func):
+        assert enc(0.0) == 0.0 and enc(-1.0) == 0.0
+        assert enc(1.0) == pytest.approx(1.0, abs=1e-15) and enc(2.0) == enc(1.0)
+        assert enc(0.0031308) == pytest.approx(0.04045, abs=1e-6)
+        got = np.array([enc(float(v)) for v in grid])
+        assert np.allclose(got, linear_to_srgb(grid), rtol=1e-14, atol=1e-15)
 
 
 @pytest.mark.parametrize("name", ["good_light", "good_medium", "good_dark", "good_jpeg75",

@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..color import _SRGB_A, _SRGB_GAMMA, _SRGB_KNEE, _SRGB_SLOPE
 from ._disc_profile import ALPHA_MAX as _PROF_AMAX
 from ._disc_profile import ALPHA_STEP as _PROF_DA
 from ._disc_profile import BETA_MAX as _PROF_BMAX
@@ -797,9 +798,14 @@ def _observed(rgb, lut, line, S, y, x):
 
 @njit(cache=True, inline="always")
 def _encode(v):
-    """sRGB encoding of a linear value (clipped to [0, 1]), as a code / 255."""
+    """sRGB encoding of a linear value (clipped to [0, 1]), as a code / 255.
+
+    ``smpqa.color.linear_to_srgb`` for one value, with its constants.
+    """
     v = min(max(v, 0.0), 1.0)
-    return 12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+    if v <= _SRGB_KNEE:
+        return _SRGB_SLOPE * v
+    return (1 + _SRGB_A) * v ** (1 / _SRGB_GAMMA) - _SRGB_A
 
 
 @njit(cache=True, inline="always")  # a call per pixel costs more than its body
