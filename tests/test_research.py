@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from smpqa import synth
 from smpqa.errors import SmpqaError
 from smpqa.profile import CRITERIA
 from smpqa.research import (
@@ -22,7 +23,7 @@ from smpqa.research import (
     read_manifest,
     sample_dataset,
 )
-from smpqa.research.dataset import MANIFEST_COLUMNS, photo_seed
+from smpqa.research.dataset import MANIFEST_COLUMNS, expected_verdicts, photo_seed
 
 PPM = 10.0  # px/mm of the hand-made data sets: the ignored border is 10 px
 W, H = 200, 100
@@ -313,6 +314,23 @@ def test_manifest_columns_and_expected_verdicts(tmp_path):
         assert (tmp_path / r["file"].replace(".png", ".truth.csv")).is_file()
 
 
+def test_expected_hairline_follows_the_scene_edge():
+    # botched is tested to fail four criteria, but its 0.5 mm edge is a hard one: the data
+    # set expects the hairline to fail too; a 7 mm edge passes or warns, no edge is n/a.
+    b = synth.preset("botched", seed=3)
+    assert b.hairline.width_mm == 0.5 and "hairline" not in synth.PRESETS["botched"][1]
+    assert expected_verdicts("botched", b)["hairline"] == "fail"
+    assert expected_verdicts("botched", b)["colour"] == "pass_or_warn"
+    soft = synth.preset("good_light", seed=3)
+    assert expected_verdicts("good_light", soft)["hairline"] == "pass_or_warn"
+    just_hard = synth.preset("good_light", seed=3, hairline={"width_mm": 1.9})
+    assert expected_verdicts("good_light", just_hard)["hairline"] == "fail"
+    at_limit = synth.preset("good_light", seed=3, hairline={"width_mm": 2.0})
+    assert expected_verdicts("good_light", at_limit)["hairline"] == "pass_or_warn"
+    crown = synth.preset("good_medium", seed=3)
+    assert expected_verdicts("good_medium", crown)["hairline"] == "not_applicable"
+
+
 def test_dataset_options_are_checked(tmp_path):
     with pytest.raises(DatasetError, match="unknown preset.*nope"):
         make_dataset(tmp_path, presets="good_light,nope", progress=False)
@@ -330,6 +348,10 @@ def test_sample_dataset_is_shipped_and_consistent():
     assert [r["preset"] for r in rows] == ["good_light", "botched", "blowout", "patchy"]
     for r in rows:
         assert hashlib.sha256(r["path"].read_bytes()).hexdigest() == r["sha256"]
+        scene = synth.preset(r["preset"], seed=r["seed"], width_px=r["width_px"],
+                             height_px=r["height_px"])
+        exp = expected_verdicts(r["preset"], scene)
+        assert {c: r[f"expected_{c}"] for c in CRITERIA} == exp, r["file"]
     assert sum(p.stat().st_size for p in folder.iterdir()) < 3 * 2**20
 
 

@@ -71,18 +71,26 @@ def photo_seed(seed: int, preset: str, k: int) -> int:
 def expected_verdicts(preset_name: str, scene) -> dict[str, str]:
     """Verdict each criterion should get: ``fail``, ``pass_or_warn`` or ``not_applicable``.
 
-    ``fail`` for the preset's expected failing criteria, ``not_applicable``
-    for the hairline of a scene without one, ``pass_or_warn`` otherwise.
+    ``fail`` for the preset's expected failing criteria, and for the hairline
+    of a scene whose edge is harder than the default profile's warn limit on
+    the fall-off width (2 mm: ``botched`` has a 0.5 mm edge, although the
+    hairline is not among the criteria that preset is tested to fail);
+    ``not_applicable`` for the hairline of a scene without one;
+    ``pass_or_warn`` otherwise.
     """
+    from ..profile import Profile
     from ..synth import PRESETS
 
     fails = PRESETS[preset_name][1]
+    hard_below_mm = Profile.default().limits("hairline")["width_mm"].warn
     out = {}
     for c in CRITERIA:
         if c in fails:
             out[c] = "fail"
         elif c == "hairline" and scene.hairline.side == "none":
             out[c] = "not_applicable"
+        elif c == "hairline" and scene.hairline.width_mm < hard_below_mm:
+            out[c] = "fail"
         else:
             out[c] = "pass_or_warn"
     return out
