@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 from smpqa import CalibrationError, ProfileError, RegionError, synth
 from smpqa.analysis import analyze
@@ -46,9 +47,32 @@ def test_good_work_never_fails(results, name):
 def test_single_defect_fails_its_own_criterion_only(results, name, criterion):
     a = results[name][1]
     assert a.verdicts[criterion].status == "fail", a.verdicts[criterion].reasons
-    others = {c: v.status for c, v in a.verdicts.items() if c != criterion}
+    # Oversized dots overlap by chance, and merged dots count as blow-out: that share sits at
+    # the fail limit (test_oversized_dots_merge_as_often_as_they_overlap), so it may fail.
+    spared = {criterion, "blowout"} if name == "oversized" else {criterion}
+    others = {c: v.status for c, v in a.verdicts.items() if c not in spared}
     assert "fail" not in others.values(), others
     assert a.grade["status"] == "fail"
+
+
+def test_oversized_dots_merge_as_often_as_they_overlap(results):
+    """0.8 mm dots at 40/cm², placed at random: ~15 % overlap a neighbour, and read as merged.
+
+    Seeds 1-4 at 1600 x 1200 px: overlapping 0.137-0.165 of the true dots, flagged
+    merged 0.122-0.155 of the found ones (a pair found as one blob is one row).
+    """
+    photo, a = results["oversized"]
+    t = photo.dots
+    x, y, d = (np.asarray(t[k], float) for k in ("x", "y", "diameter_px"))
+    i, j = cKDTree(np.c_[x, y]).query_pairs(d.max(), output_type="ndarray").T
+    overlap = np.hypot(x[i] - x[j], y[i] - y[j]) < (d[i] + d[j]) / 2
+    touched = np.zeros(x.size, bool)
+    touched[i[overlap]] = touched[j[overlap]] = True
+    share = touched.mean()
+    assert 0.1 < share < 0.2
+    merged = a.metrics["blowout"]["merged_share"]
+    assert share - 0.04 <= merged <= share + 0.01
+    assert a.metrics["blowout"]["halo_share"] < 0.02  # no halos drawn
 
 
 def test_faded_is_too_faint_not_too_dark(results):
